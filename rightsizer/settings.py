@@ -1,0 +1,218 @@
+"""Rightsizer settings: one module, every value from the environment.
+
+The defaults make a single machine work with nothing configured (SQLite and an
+on-disk broker under var/). Production sets DATABASE_URL and REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+
+from rightsizer.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("RIGHTSIZER_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY (or SECRET_KEY_FILE); else one generated once and kept in var/."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("RIGHTSIZER_DEBUG", False)
+ALLOWED_HOSTS = env_list("RIGHTSIZER_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("RIGHTSIZER_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("RIGHTSIZER_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",  # serves its bundled Swagger UI files, so the API docs need no CDN
+    "telemetry",
+    "recommender",
+    "alerts",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "rightsizer.urls"
+WSGI_APPLICATION = "rightsizer.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL for production, SQLite under var/ as the embedded default.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("RIGHTSIZER_DB_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "rightsizer.sqlite3",
+            "OPTIONS": {
+                # WAL lets the web server read while the worker writes; IMMEDIATE
+                # takes the write lock up front instead of failing on upgrade.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            # A file, not Django's shared-cache in-memory default, whose table
+            # locks ignore the busy timeout and fail concurrent-ingest tests.
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate limits): Redis when configured, else per process.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# collectstatic (run by `make run` and the Dockerfile) writes hashed, compressed
+# copies and a manifest; before it has run (tests, a first runserver) the plain
+# storage and WhiteNoise's finders serve the files from the apps.
+_MANIFEST = (STATIC_ROOT / "staticfiles.json").exists()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not _MANIFEST
+
+# --- Ingest API limits (DESIGN.md, "The wire contract").
+INGEST_MAX_BODY_BYTES = env_int("RIGHTSIZER_INGEST_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
+INGEST_MAX_DECOMPRESSED_BYTES = env_int(
+    "RIGHTSIZER_INGEST_MAX_DECOMPRESSED_BYTES", 32 * 1024 * 1024, minimum=1024
+)
+INGEST_MAX_SAMPLES = env_int("RIGHTSIZER_INGEST_MAX_SAMPLES", 20_000, minimum=1)
+INGEST_MAX_AGE_DAYS = env_float("RIGHTSIZER_INGEST_MAX_AGE_DAYS", 30.0, minimum=0.0)
+INGEST_MAX_FUTURE_S = env_float("RIGHTSIZER_INGEST_MAX_FUTURE_S", 300.0, minimum=0.0)
+# Pushes per minute allowed for one (agent token, host); 0 turns the limit off.
+INGEST_RATE_LIMIT_PER_MIN = env_int("RIGHTSIZER_INGEST_RATE_LIMIT_PER_MIN", 120, minimum=0)
+# Host.last_seen and AgentToken.last_used_at are written at most this often.
+LAST_SEEN_RESOLUTION_S = env_int("RIGHTSIZER_LAST_SEEN_RESOLUTION_S", 60, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
+
+# --- Retention.
+RETENTION_RAW_DAYS = env_int("RIGHTSIZER_RETENTION_RAW_DAYS", 14, minimum=1)
+
+# --- Celery: every setting here, under the CELERY_ prefix.
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+else:
+    # The embedded broker: messages are files under var/celery/, good for one machine.
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    _processed_dir = VAR_DIR / "celery" / "processed"
+    for _d in (_queue_dir, _processed_dir):
+        _d.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_processed_dir),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env_bool("RIGHTSIZER_CELERY_EAGER", False)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("RIGHTSIZER_TASK_SOFT_TIME_LIMIT_S", 600, minimum=1)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    # Drop raw samples past RIGHTSIZER_RETENTION_RAW_DAYS; daily, off the hour.
+    "prune-raw-samples": {
+        "task": "telemetry.tasks.prune_raw_samples",
+        "schedule": crontab(minute=17, hour=3),
+        "options": {"expires": 36 * 3600},
+    },
+}
+
+LOG_LEVEL = env_str("RIGHTSIZER_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"kv": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# Behind a TLS-terminating proxy (the compose file's web service), trust its header.
+if env_bool("RIGHTSIZER_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
