@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from telemetry.models import AgentToken, Gpu, Host, InferenceServer
+
+
+@admin.register(AgentToken)
+class AgentTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return ["name"] if obj is None else ["name", *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, raw = AgentToken.issue(obj.name, created_by=request.user)
+        obj.pk = token.pk  # so the admin's redirect and log entry name the new row
+        messages.warning(
+            request,
+            f"Agent token {obj.name!r}: {raw} — copy it now, it is not shown again. "
+            "Put it in the agent's configuration (RIGHTSIZER_TOKEN).",
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        n = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {n} token(s); agents using them now get 401.")
+
+
+class GpuInline(admin.TabularInline):
+    model = Gpu
+    extra = 0
+    fields = ["index", "name", "uuid", "memory_total_bytes", "power_limit_w", "active"]
+    readonly_fields = fields
+
+
+@admin.register(Host)
+class HostAdmin(admin.ModelAdmin):
+    list_display = ["hostname", "machine_id", "instance_type", "agent_version", "last_seen"]
+    search_fields = ["hostname", "machine_id"]
+    readonly_fields = ["machine_id", "first_seen", "last_seen", "agent_version", "agent_token"]
+    inlines = [GpuInline]
+
+
+@admin.register(InferenceServer)
+class InferenceServerAdmin(admin.ModelAdmin):
+    list_display = ["server_id", "host", "kind", "model", "dtype", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["server_id", "model", "host__hostname"]

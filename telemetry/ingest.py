@@ -1,0 +1,128 @@
+"""POST /api/v1/ingest: from an HTTP request to stored samples.
+
+The steady-state cost of one push is: a token lookup, a host lookup, and one
+transaction with three multi-row INSERTs. Inventory upserts happen only when
+the host's inventory changed; last_seen/last_used are written at most once per
+LAST_SEEN_RESOLUTION_S.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.http import HttpRequest, JsonResponse
+
+from telemetry.auth import authenticate_agent
+from telemetry.errors import ApiError
+from telemetry.inventory import InventoryIds, fingerprint, load_ids, sync_inventory
+from telemetry.models import AgentToken, Host
+from telemetry.ratelimit import check_rate
+from telemetry.schema import IngestBatch
+from telemetry.store import store_samples
+from telemetry.validation import decode_body, parse_batch
+
+log = logging.getLogger(__name__)
+
+# (host pk, inventory hash) -> ids. Valid for as long as the host's stored hash
+# matches, which every request checks; bounded so a huge fleet cannot grow it.
+_IDS_CACHE: OrderedDict[tuple[int, str], InventoryIds] = OrderedDict()
+_IDS_CACHE_MAX = 50_000
+
+
+def handle_ingest(request: HttpRequest) -> JsonResponse:
+    try:
+        return _ingest(request)
+    except ApiError as err:
+        if err.status >= 400 and err.status != 429:
+            log.info("event=ingest_refused status=%d error=%s", err.status, err.code)
+        return err.response()
+
+
+def _ingest(request: HttpRequest) -> JsonResponse:
+    agent = authenticate_agent(request)
+    body = decode_body(
+        _read_body(request),
+        request.META.get("HTTP_CONTENT_ENCODING", ""),
+        settings.INGEST_MAX_DECOMPRESSED_BYTES,
+    )
+    now_s = time.time()
+    batch = parse_batch(
+        body,
+        now_s,
+        settings.INGEST_MAX_AGE_DAYS * 86400,
+        settings.INGEST_MAX_FUTURE_S,
+        settings.INGEST_MAX_SAMPLES,
+    )
+    check_rate(agent.token_id, batch.host.machine_id, settings.INGEST_RATE_LIMIT_PER_MIN, now_s)
+    now = datetime.fromtimestamp(now_s, tz=UTC)
+    try:
+        ids = _inventory_ids(batch, agent.token_id, now)
+        accepted = store_samples(batch, ids)
+    except IntegrityError:
+        # A cached id went stale (a host or GPU deleted meanwhile): rebuild and retry once.
+        _IDS_CACHE.clear()
+        ids = _inventory_ids(batch, agent.token_id, now)
+        accepted = store_samples(batch, ids)
+    _touch_token(agent.token_id, agent.last_used_at, now)
+    return JsonResponse({"accepted": accepted, "duplicates": len(batch.samples) - accepted}, status=202)
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    limit = settings.INGEST_MAX_BODY_BYTES
+    too_large = ApiError(
+        413,
+        "too_large",
+        f"The body is over {limit} bytes: send fewer samples per request, gzip it, "
+        "or raise RIGHTSIZER_INGEST_MAX_BODY_BYTES on the server.",
+    )
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ApiError(400, "malformed", "The Content-Length header is not a number.") from None
+    if declared > limit:
+        raise too_large
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large
+    if not raw:
+        raise ApiError(400, "malformed", "The body is empty: send one JSON batch (see /api/v1/docs).")
+    return raw
+
+
+def _inventory_ids(batch: IngestBatch, token_id: int, now: datetime) -> InventoryIds:
+    digest = fingerprint(batch)
+    row = (
+        Host.objects.filter(machine_id=batch.host.machine_id)
+        .values_list("pk", "inventory_hash", "last_seen")
+        .first()
+    )
+    if row is None or row[1] != digest:
+        ids = sync_inventory(batch, token_id, digest, now)
+        _remember(ids, digest)
+        return ids
+    host_id, _, last_seen = row
+    ids = _IDS_CACHE.get((host_id, digest))
+    if ids is None:
+        ids = _remember(load_ids(host_id), digest)
+    else:
+        _IDS_CACHE.move_to_end((host_id, digest))
+    if last_seen is None or now - last_seen >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S):
+        Host.objects.filter(pk=host_id).update(last_seen=now)
+    return ids
+
+
+def _remember(ids: InventoryIds, digest: str) -> InventoryIds:
+    _IDS_CACHE[(ids.host_id, digest)] = ids
+    if len(_IDS_CACHE) > _IDS_CACHE_MAX:
+        _IDS_CACHE.popitem(last=False)
+    return ids
+
+
+def _touch_token(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
+    if last_used_at is None or now - last_used_at >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S):
+        AgentToken.objects.filter(pk=token_id).update(last_used_at=now)

@@ -1,0 +1,84 @@
+"""What runs where: hosts, their GPUs and the inference servers on them.
+
+Upserted from every ingest payload (telemetry.inventory); samples point here.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+SERVER_KINDS = ["vllm", "tgi", "triton", "sglang", "torchserve", "other"]
+
+
+class Host(models.Model):
+    machine_id = models.CharField(
+        max_length=128, unique=True, help_text="/etc/machine-id or the agent's own stable id."
+    )
+    hostname = models.CharField(max_length=255, db_index=True)
+    cpu_count = models.PositiveIntegerField(null=True, blank=True)
+    mem_total_bytes = models.BigIntegerField(null=True, blank=True)
+    os = models.CharField(max_length=255, blank=True)
+    instance_type = models.CharField(max_length=64, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    agent_version = models.CharField(max_length=32, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
+    # sha256 of the inventory part of the last payload: an unchanged inventory
+    # costs the ingest path one comparison instead of a round of upserts.
+    inventory_hash = models.CharField(max_length=64, blank=True, editable=False)
+    agent_token = models.ForeignKey(
+        "telemetry.AgentToken", null=True, blank=True, on_delete=models.SET_NULL, editable=False
+    )
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    @property
+    def deployment(self) -> str:
+        return str(self.labels.get("deployment", ""))
+
+
+class Gpu(models.Model):
+    uuid = models.CharField(max_length=96, unique=True, help_text="nvidia-smi --query-gpu=uuid")
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="gpus")
+    index = models.PositiveIntegerField(help_text="nvidia-smi --query-gpu=index")
+    name = models.CharField(max_length=128, help_text="nvidia-smi --query-gpu=name")
+    memory_total_bytes = models.BigIntegerField(help_text="nvidia-smi --query-gpu=memory.total")
+    power_limit_w = models.FloatField(null=True, blank=True, help_text="enforced.power.limit")
+    # False once the host's latest inventory no longer lists this GPU.
+    active = models.BooleanField(default=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["host_id", "index"]
+
+    def __str__(self) -> str:
+        return f"{self.host} GPU {self.index} ({self.name})"
+
+
+class InferenceServer(models.Model):
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="servers")
+    server_id = models.CharField(max_length=128, help_text="The agent's id, e.g. 'vllm:8000'.")
+    kind = models.CharField(max_length=16, choices=[(k, k) for k in SERVER_KINDS])
+    model = models.CharField(max_length=255, blank=True)
+    dtype = models.CharField(max_length=32, blank=True)
+    quantization = models.CharField(max_length=32, blank=True)
+    tensor_parallel = models.PositiveIntegerField(null=True, blank=True)
+    max_batch_size = models.PositiveIntegerField(null=True, blank=True)
+    gpus = models.ManyToManyField(Gpu, blank=True, related_name="servers")
+    active = models.BooleanField(default=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    gone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["host_id", "server_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "server_id"], name="server_unique_per_host"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server_id} on {self.host} ({self.model or self.kind})"

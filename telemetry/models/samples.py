@@ -1,0 +1,67 @@
+"""Raw samples: wide rows, one per entity per timestamp.
+
+The unique (entity, ts) constraint makes ingest idempotent and doubles as the
+index for time-range reads. Every metric is nullable: absent is not zero.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class HostSample(models.Model):
+    host = models.ForeignKey("telemetry.Host", on_delete=models.CASCADE, related_name="samples")
+    ts = models.DateTimeField()
+    cpu_pct = models.FloatField(null=True)
+    load1 = models.FloatField(null=True)
+    mem_used_bytes = models.BigIntegerField(null=True)
+    mem_available_bytes = models.BigIntegerField(null=True)
+    swap_used_bytes = models.BigIntegerField(null=True)
+    net_rx_bps = models.FloatField(null=True)
+    net_tx_bps = models.FloatField(null=True)
+    disk_read_bps = models.FloatField(null=True)
+    disk_write_bps = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "ts"], name="hostsample_host_ts")]
+
+    def __str__(self) -> str:
+        return f"host {self.host_id} at {self.ts:%Y-%m-%d %H:%M:%S}"
+
+
+class GpuSample(models.Model):
+    gpu = models.ForeignKey("telemetry.Gpu", on_delete=models.CASCADE, related_name="samples")
+    ts = models.DateTimeField()
+    util_pct = models.FloatField(null=True, help_text="utilization.gpu")
+    mem_util_pct = models.FloatField(null=True, help_text="utilization.memory")
+    mem_used_bytes = models.BigIntegerField(null=True, help_text="memory.used")
+    power_w = models.FloatField(null=True, help_text="power.draw")
+    temp_c = models.FloatField(null=True, help_text="temperature.gpu")
+    sm_clock_mhz = models.FloatField(null=True, help_text="clocks.sm")
+    energy_j = models.FloatField(null=True, help_text="total_energy_consumption, in joules")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["gpu", "ts"], name="gpusample_gpu_ts")]
+
+    def __str__(self) -> str:
+        return f"gpu {self.gpu_id} at {self.ts:%Y-%m-%d %H:%M:%S}"
+
+
+class ServerSample(models.Model):
+    server = models.ForeignKey("telemetry.InferenceServer", on_delete=models.CASCADE, related_name="samples")
+    ts = models.DateTimeField()
+    running = models.FloatField(null=True, help_text="requests being processed")
+    waiting = models.FloatField(null=True, help_text="requests queued")
+    kv_cache_pct = models.FloatField(null=True)
+    batch_size = models.FloatField(null=True, help_text="mean requests per engine step")
+    preempted = models.FloatField(null=True, help_text="preemptions since the previous sample")
+    prompt_tps = models.FloatField(null=True)
+    gen_tps = models.FloatField(null=True)
+    requests_ps = models.FloatField(null=True, help_text="requests finished per second")
+    queue_time_ms = models.FloatField(null=True, help_text="mean time a request waited")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["server", "ts"], name="serversample_server_ts")]
+
+    def __str__(self) -> str:
+        return f"server {self.server_id} at {self.ts:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,126 @@
+"""The agent→server wire contract, version 1 (DESIGN.md, "The wire contract").
+
+Strict types: a string where a number belongs is an error, not a conversion.
+Unknown fields are ignored so that a newer agent can talk to an older server
+(fields are added, never repurposed). Optional fields may be absent or null;
+either way they are stored as NULL, never as zero.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from telemetry.models.inventory import SERVER_KINDS
+
+Pct = Annotated[float, Field(ge=0, le=100)]
+Bytes = Annotated[int, Field(ge=0, le=2**62)]
+NonNeg = Annotated[float, Field(ge=0)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+ShortText = Annotated[str, StringConstraints(max_length=255)]
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=63)]
+LabelValue = Annotated[str, StringConstraints(max_length=255)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False, frozen=True)
+
+
+class AgentInfo(_Strict):
+    version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class HostInfo(_Strict):
+    hostname: Name
+    machine_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    cpu_count: Annotated[int, Field(ge=1, le=65536)] | None = None
+    mem_total: Bytes | None = None
+    os: ShortText = ""
+    labels: Annotated[dict[LabelKey, LabelValue], Field(max_length=64)] = Field(default_factory=dict)
+    instance_type: Annotated[str, StringConstraints(max_length=64)] = ""
+
+
+class GpuInfo(_Strict):
+    uuid: Annotated[str, StringConstraints(min_length=1, max_length=96)]
+    index: Annotated[int, Field(ge=0, le=1024)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    memory_total: Bytes
+    power_limit_w: NonNeg | None = None
+
+
+class ServerInfo(_Strict):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    kind: Literal[tuple(SERVER_KINDS)]  # type: ignore[valid-type]
+    model: ShortText | None = None
+    dtype: Annotated[str, StringConstraints(max_length=32)] | None = None
+    quantization: Annotated[str, StringConstraints(max_length=32)] | None = None
+    tensor_parallel: Annotated[int, Field(ge=1, le=1024)] | None = None
+    max_batch_size: Annotated[int, Field(ge=1)] | None = None
+    gpu_uuids: Annotated[list[str], Field(max_length=1024)] = Field(default_factory=list)
+
+
+class GpuReading(_Strict):
+    uuid: Annotated[str, StringConstraints(min_length=1, max_length=96)]
+    util_pct: Pct | None = None
+    mem_util_pct: Pct | None = None
+    mem_used: Bytes | None = None
+    power_w: NonNeg | None = None
+    temp_c: Annotated[float, Field(ge=-50, le=200)] | None = None
+    sm_clock_mhz: NonNeg | None = None
+    energy_j: NonNeg | None = None
+
+
+class ServerReading(_Strict):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    running: NonNeg | None = None
+    waiting: NonNeg | None = None
+    kv_cache_pct: Pct | None = None
+    batch_size: NonNeg | None = None
+    preempted: NonNeg | None = None
+    prompt_tps: NonNeg | None = None
+    gen_tps: NonNeg | None = None
+    requests_ps: NonNeg | None = None
+    queue_time_ms: NonNeg | None = None
+
+
+class Sample(_Strict):
+    ts: float = Field(description="Unix seconds, UTC.")
+    cpu_pct: Pct | None = None
+    load1: NonNeg | None = None
+    mem_used: Bytes | None = None
+    mem_available: Bytes | None = None
+    swap_used: Bytes | None = None
+    net_rx_bps: NonNeg | None = None
+    net_tx_bps: NonNeg | None = None
+    disk_read_bps: NonNeg | None = None
+    disk_write_bps: NonNeg | None = None
+    gpus: Annotated[list[GpuReading], Field(max_length=1024)] = Field(default_factory=list)
+    servers: Annotated[list[ServerReading], Field(max_length=256)] = Field(default_factory=list)
+
+
+class IngestBatch(_Strict):
+    """One host and a batch of its samples."""
+
+    agent: AgentInfo
+    host: HostInfo
+    gpus: Annotated[list[GpuInfo], Field(max_length=1024)] = Field(default_factory=list)
+    servers: Annotated[list[ServerInfo], Field(max_length=256)] = Field(default_factory=list)
+    samples: Annotated[list[Sample], Field(min_length=1)]
+
+
+class IngestAccepted(BaseModel):
+    accepted: int = Field(description="Samples stored by this request.")
+    duplicates: int = Field(description="Samples already stored by an earlier request.")
+
+
+class FieldError(BaseModel):
+    path: str = Field(description="Dotted path of the bad field, e.g. samples.0.gpus.1.util_pct.")
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="A stable machine-readable code.")
+    message: str = Field(description="What was wrong and what to do, for a person.")
+    errors: list[FieldError] | None = None

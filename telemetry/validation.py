@@ -1,0 +1,157 @@
+"""Turn a request body into an IngestBatch, or an ApiError naming every bad field.
+
+Two passes: pydantic checks each field's type and range; then the checks that
+need the whole batch (time window, references between sections, duplicates).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from telemetry.errors import ApiError
+from telemetry.schema import IngestBatch
+
+
+def decode_body(raw: bytes, encoding: str, max_decompressed: int) -> bytes:
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise ApiError(
+            415,
+            "unsupported_encoding",
+            f"Content-Encoding {encoding!r} is not supported: send gzip or an uncompressed body.",
+        )
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(raw, max_decompressed + 1)
+    except zlib.error as exc:
+        raise ApiError(400, "bad_gzip", f"The body is not valid gzip ({exc}); resend it.") from None
+    if len(body) > max_decompressed or inflater.unconsumed_tail:
+        raise ApiError(
+            413,
+            "too_large",
+            f"The body decompresses to more than {max_decompressed} bytes: send fewer samples per request.",
+        )
+    if not inflater.eof:
+        raise ApiError(400, "bad_gzip", "The gzip body is truncated; resend it.")
+    return body
+
+
+def parse_batch(
+    body: bytes, now: float, max_age_s: float, max_future_s: float, max_samples: int
+) -> IngestBatch:
+    limits = (now - max_age_s, now + max_future_s, max_age_s, max_future_s, max_samples)
+    try:
+        batch = IngestBatch.model_validate_json(body)
+    except ValidationError as exc:
+        raise _from_pydantic(exc, body, limits) from None
+    errors = _semantic_errors(batch, limits)
+    if errors:
+        raise _unprocessable(errors)
+    return batch
+
+
+def _from_pydantic(exc: ValidationError, body: bytes, limits: tuple) -> ApiError:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    if any(not e["loc"] and e["type"] in ("json_invalid", "json_type", "model_type") for e in errors):
+        return ApiError(400, "malformed", f"The body is not a JSON object ({errors[0]['msg']}).")
+    found = [
+        {"path": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"], "type": e["type"]}
+        for e in errors
+    ]
+    # Report the whole-batch problems in the same answer, so one round trip
+    # shows every bad field; the checks below tolerate the wrong types.
+    seen = {e["path"] for e in found}
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError):
+        raw = {}
+    found += [e for e in _semantic_errors(raw, limits) if e["path"] not in seen]
+    return _unprocessable(found)
+
+
+def _unprocessable(errors: list[dict]) -> ApiError:
+    n = len(errors)
+    return ApiError(
+        422,
+        "invalid",
+        f"{n} field{'s' if n != 1 else ''} failed validation, so nothing was stored; "
+        "see 'errors' for each path, fix the agent or its configuration, and resend.",
+        errors=errors,
+    )
+
+
+def _get(obj: Any, key: str) -> Any:
+    """A field of a validated model or of raw JSON (which may be of any type)."""
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def _items(obj: Any, key: str) -> list:
+    value = _get(obj, key)
+    return value if isinstance(value, list) else []
+
+
+def _semantic_errors(batch: Any, limits: tuple) -> list[dict]:
+    oldest, newest, max_age_s, max_future_s, max_samples = limits
+    errors: list[dict] = []
+
+    def bad(path: str, message: str, kind: str) -> None:
+        errors.append({"path": path, "message": message, "type": kind})
+
+    samples = _items(batch, "samples")
+    if len(samples) > max_samples:
+        bad(
+            "samples",
+            f"{len(samples)} samples in one request; the limit is {max_samples}",
+            "too_many_samples",
+        )
+    gpu_uuids = _unique(_items(batch, "gpus"), "uuid", "gpus", bad)
+    server_ids = _unique(_items(batch, "servers"), "id", "servers", bad)
+    for i, server in enumerate(_items(batch, "servers")):
+        for j, uuid in enumerate(_items(server, "gpu_uuids")):
+            if uuid not in gpu_uuids:
+                bad(f"servers.{i}.gpu_uuids.{j}", f"GPU {uuid!r} is not listed in 'gpus'", "unknown_gpu")
+    for i, sample in enumerate(samples):
+        ts = _get(sample, "ts")
+        if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+            if ts < oldest:
+                bad(f"samples.{i}.ts", f"{ts} is more than {max_age_s / 86400:g} days old", "too_old")
+            elif ts > newest:
+                bad(
+                    f"samples.{i}.ts",
+                    f"{ts} is more than {max_future_s:g} s in the future: check the host's clock",
+                    "in_future",
+                )
+        _references(_items(sample, "gpus"), "uuid", gpu_uuids, f"samples.{i}.gpus", "gpus", bad)
+        _references(_items(sample, "servers"), "id", server_ids, f"samples.{i}.servers", "servers", bad)
+    return errors
+
+
+def _unique(items: list, key: str, section: str, bad) -> set:
+    seen: set = set()
+    for i, item in enumerate(items):
+        value = _get(item, key)
+        if not isinstance(value, str):
+            continue
+        if value in seen:
+            bad(f"{section}.{i}.{key}", f"{value!r} is listed twice", "duplicate")
+        seen.add(value)
+    return seen
+
+
+def _references(readings: list, key: str, known: set, path: str, section: str, bad) -> None:
+    seen: set = set()
+    for j, reading in enumerate(readings):
+        value = _get(reading, key)
+        if not isinstance(value, str):
+            continue
+        if value not in known:
+            bad(f"{path}.{j}.{key}", f"{value!r} is not listed in '{section}'", "unknown_reference")
+        elif value in seen:
+            bad(f"{path}.{j}.{key}", f"{value!r} has two readings in one sample", "duplicate")
+        seen.add(value)

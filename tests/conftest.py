@@ -1,0 +1,59 @@
+"""Shared fixtures: personas, agent tokens, the real services the tests use."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from telemetry.models import AgentToken
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip with a visible reason on a laptop; fail in CI, where the service must be there."""
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI: {reason}")
+    pytest.skip(f"{name} not available: {reason}")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = settings.REDIS_URL
+    if not url:
+        require_service("Redis", "set REDIS_URL=redis://127.0.0.1:6379/0 to run this test")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        require_service("Redis", f"{url} does not answer ({exc})")
+    return url
+
+
+@pytest.fixture
+def admin(django_user_model):
+    return django_user_model.objects.create_superuser("admin", "admin@example.com", "admin-pass-123")
+
+
+@pytest.fixture
+def agent_token(db) -> tuple[AgentToken, str]:
+    return AgentToken.issue("test fleet")
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    """Rate-limit counters and the ingest id cache must not leak between tests."""
+    from django.core.cache import cache
+
+    from telemetry import ingest
+
+    ingest._IDS_CACHE.clear()
+    try:
+        cache.clear()
+    except Exception:  # noqa: BLE001 - a missing Redis is reported by the tests that need it
+        pass
+    yield
+    ingest._IDS_CACHE.clear()
