@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from telemetry.errors import ApiError
 from telemetry.models import AgentToken
 from telemetry.models.tokens import TOKEN_PREFIX, hash_token
+from telemetry.sql import fetch_row
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,7 @@ def authenticate_agent(request: HttpRequest) -> AgentIdentity:
             "No agent token: send 'Authorization: Bearer <token>'. "
             "Create one with 'manage.py create_agent_token NAME' or in the admin.",
         )
-    row = (
-        AgentToken.objects.filter(token_hash=hash_token(raw))
-        .values_list("pk", "revoked_at", "last_used_at")
-        .first()
-    )
+    row = fetch_row(AgentToken, ("id", "revoked_at", "last_used_at"), "token_hash", hash_token(raw))
     if row is None:
         hint = "" if raw.startswith(TOKEN_PREFIX) else f" (agent tokens start with {TOKEN_PREFIX!r})"
         raise ApiError(

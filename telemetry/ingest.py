@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -19,19 +18,15 @@ from django.http import HttpRequest, JsonResponse
 
 from telemetry.auth import authenticate_agent
 from telemetry.errors import ApiError
-from telemetry.inventory import InventoryIds, fingerprint, load_ids, sync_inventory
+from telemetry.inventory import InventoryIds, fingerprint, sync_inventory
 from telemetry.models import AgentToken, Host
 from telemetry.ratelimit import check_rate
 from telemetry.schema import IngestBatch
+from telemetry.sql import fetch_row
 from telemetry.store import store_samples
 from telemetry.validation import decode_body, parse_batch
 
 log = logging.getLogger(__name__)
-
-# (host pk, inventory hash) -> ids. Valid for as long as the host's stored hash
-# matches, which every request checks; bounded so a huge fleet cannot grow it.
-_IDS_CACHE: OrderedDict[tuple[int, str], InventoryIds] = OrderedDict()
-_IDS_CACHE_MAX = 50_000
 
 
 def handle_ingest(request: HttpRequest) -> JsonResponse:
@@ -61,13 +56,12 @@ def _ingest(request: HttpRequest) -> JsonResponse:
     check_rate(agent.token_id, batch.host.machine_id, settings.INGEST_RATE_LIMIT_PER_MIN, now_s)
     now = datetime.fromtimestamp(now_s, tz=UTC)
     try:
-        ids = _inventory_ids(batch, agent.token_id, now)
-        accepted = store_samples(batch, ids)
+        accepted = store_samples(batch, _inventory_ids(batch, agent.token_id, now), body)
     except IntegrityError:
-        # A cached id went stale (a host or GPU deleted meanwhile): rebuild and retry once.
-        _IDS_CACHE.clear()
-        ids = _inventory_ids(batch, agent.token_id, now)
-        accepted = store_samples(batch, ids)
+        # A stored id went stale (a GPU or server deleted in the admin meanwhile):
+        # upsert the inventory afresh and retry once.
+        ids = sync_inventory(batch, agent.token_id, fingerprint(batch), now)
+        accepted = store_samples(batch, ids, body)
     _touch_token(agent.token_id, agent.last_used_at, now)
     return JsonResponse({"accepted": accepted, "duplicates": len(batch.samples) - accepted}, status=202)
 
@@ -96,31 +90,14 @@ def _read_body(request: HttpRequest) -> bytes:
 
 def _inventory_ids(batch: IngestBatch, token_id: int, now: datetime) -> InventoryIds:
     digest = fingerprint(batch)
-    row = (
-        Host.objects.filter(machine_id=batch.host.machine_id)
-        .values_list("pk", "inventory_hash", "last_seen")
-        .first()
-    )
+    fields = ("id", "inventory_hash", "inventory_ids", "last_seen")
+    row = fetch_row(Host, fields, "machine_id", batch.host.machine_id)
     if row is None or row[1] != digest:
-        ids = sync_inventory(batch, token_id, digest, now)
-        _remember(ids, digest)
-        return ids
-    host_id, _, last_seen = row
-    ids = _IDS_CACHE.get((host_id, digest))
-    if ids is None:
-        ids = _remember(load_ids(host_id), digest)
-    else:
-        _IDS_CACHE.move_to_end((host_id, digest))
+        return sync_inventory(batch, token_id, digest, now)
+    host_id, _, stored, last_seen = row
     if last_seen is None or now - last_seen >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S):
         Host.objects.filter(pk=host_id).update(last_seen=now)
-    return ids
-
-
-def _remember(ids: InventoryIds, digest: str) -> InventoryIds:
-    _IDS_CACHE[(ids.host_id, digest)] = ids
-    if len(_IDS_CACHE) > _IDS_CACHE_MAX:
-        _IDS_CACHE.popitem(last=False)
-    return ids
+    return InventoryIds(host_id, stored["gpus"], stored["servers"])
 
 
 def _touch_token(token_id: int, last_used_at: datetime | None, now: datetime) -> None:

@@ -37,21 +37,14 @@ def fingerprint(batch: IngestBatch) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def load_ids(host_id: int) -> InventoryIds:
-    gpus = dict(Gpu.objects.filter(host_id=host_id, active=True).values_list("uuid", "pk"))
-    servers = dict(
-        InferenceServer.objects.filter(host_id=host_id, active=True).values_list("server_id", "pk")
-    )
-    return InventoryIds(host_id, gpus, servers)
-
-
 def sync_inventory(batch: IngestBatch, token_id: int, digest: str, now: datetime) -> InventoryIds:
     with transaction.atomic():
         host = _upsert_host(batch, token_id, now)
         gpu_ids = _sync_gpus(host, batch, now)
         server_ids = _sync_servers(host, batch, gpu_ids, now)
         host.inventory_hash = digest
-        host.save(update_fields=["inventory_hash"])
+        host.inventory_ids = {"gpus": gpu_ids, "servers": server_ids}
+        host.save(update_fields=["inventory_hash", "inventory_ids"])
     return InventoryIds(host.pk, gpu_ids, server_ids)
 
 

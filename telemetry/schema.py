@@ -14,13 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from telemetry.models.inventory import SERVER_KINDS
 
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it up front
 Pct = Annotated[float, Field(ge=0, le=100)]
 Bytes = Annotated[int, Field(ge=0, le=2**62)]
 NonNeg = Annotated[float, Field(ge=0)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-ShortText = Annotated[str, StringConstraints(max_length=255)]
-LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=63)]
-LabelValue = Annotated[str, StringConstraints(max_length=255)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
+ShortText = Annotated[str, StringConstraints(max_length=255, pattern=NO_NUL)]
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=NO_NUL)]
+LabelValue = Annotated[str, StringConstraints(max_length=255, pattern=NO_NUL)]
 
 
 class _Strict(BaseModel):
@@ -28,40 +29,42 @@ class _Strict(BaseModel):
 
 
 class AgentInfo(_Strict):
-    version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=NO_NUL)]
 
 
 class HostInfo(_Strict):
     hostname: Name
-    machine_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    machine_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
     cpu_count: Annotated[int, Field(ge=1, le=65536)] | None = None
     mem_total: Bytes | None = None
     os: ShortText = ""
     labels: Annotated[dict[LabelKey, LabelValue], Field(max_length=64)] = Field(default_factory=dict)
-    instance_type: Annotated[str, StringConstraints(max_length=64)] = ""
+    instance_type: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)] = ""
 
 
 class GpuInfo(_Strict):
-    uuid: Annotated[str, StringConstraints(min_length=1, max_length=96)]
+    uuid: Annotated[str, StringConstraints(min_length=1, max_length=96, pattern=NO_NUL)]
     index: Annotated[int, Field(ge=0, le=1024)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
     memory_total: Bytes
     power_limit_w: NonNeg | None = None
 
 
 class ServerInfo(_Strict):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
     kind: Literal[tuple(SERVER_KINDS)]  # type: ignore[valid-type]
     model: ShortText | None = None
-    dtype: Annotated[str, StringConstraints(max_length=32)] | None = None
-    quantization: Annotated[str, StringConstraints(max_length=32)] | None = None
+    dtype: Annotated[str, StringConstraints(max_length=32, pattern=NO_NUL)] | None = None
+    quantization: Annotated[str, StringConstraints(max_length=32, pattern=NO_NUL)] | None = None
     tensor_parallel: Annotated[int, Field(ge=1, le=1024)] | None = None
     max_batch_size: Annotated[int, Field(ge=1)] | None = None
-    gpu_uuids: Annotated[list[str], Field(max_length=1024)] = Field(default_factory=list)
+    gpu_uuids: Annotated[list[Annotated[str, StringConstraints(pattern=NO_NUL)]], Field(max_length=1024)] = (
+        Field(default_factory=list)
+    )
 
 
 class GpuReading(_Strict):
-    uuid: Annotated[str, StringConstraints(min_length=1, max_length=96)]
+    uuid: Annotated[str, StringConstraints(min_length=1, max_length=96, pattern=NO_NUL)]
     util_pct: Pct | None = None
     mem_util_pct: Pct | None = None
     mem_used: Bytes | None = None
@@ -72,7 +75,7 @@ class GpuReading(_Strict):
 
 
 class ServerReading(_Strict):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
     running: NonNeg | None = None
     waiting: NonNeg | None = None
     kv_cache_pct: Pct | None = None

@@ -27,6 +27,9 @@ class Host(models.Model):
     # sha256 of the inventory part of the last payload: an unchanged inventory
     # costs the ingest path one comparison instead of a round of upserts.
     inventory_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # {"gpus": {uuid: pk}, "servers": {server_id: pk}} as of that inventory, so
+    # the one host lookup also gives the ids the sample rows point to.
+    inventory_ids = models.JSONField(default=dict, blank=True, editable=False)
     agent_token = models.ForeignKey(
         "telemetry.AgentToken", null=True, blank=True, on_delete=models.SET_NULL, editable=False
     )

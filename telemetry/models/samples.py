@@ -1,7 +1,8 @@
 """Raw samples: wide rows, one per entity per timestamp.
 
-The unique (entity, ts) constraint makes ingest idempotent and doubles as the
-index for time-range reads. Every metric is nullable: absent is not zero.
+The primary key is (entity, ts): it makes ingest idempotent, serves time-range
+reads, and is the only index each row costs (no surrogate id, no separate FK
+index). Every metric is nullable: absent is not zero.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from django.db import models
 
 
 class HostSample(models.Model):
-    host = models.ForeignKey("telemetry.Host", on_delete=models.CASCADE, related_name="samples")
+    pk = models.CompositePrimaryKey("host", "ts")
+    host = models.ForeignKey(
+        "telemetry.Host", on_delete=models.CASCADE, related_name="samples", db_index=False
+    )
     ts = models.DateTimeField()
     cpu_pct = models.FloatField(null=True)
     load1 = models.FloatField(null=True)
@@ -22,15 +26,13 @@ class HostSample(models.Model):
     disk_read_bps = models.FloatField(null=True)
     disk_write_bps = models.FloatField(null=True)
 
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["host", "ts"], name="hostsample_host_ts")]
-
     def __str__(self) -> str:
         return f"host {self.host_id} at {self.ts:%Y-%m-%d %H:%M:%S}"
 
 
 class GpuSample(models.Model):
-    gpu = models.ForeignKey("telemetry.Gpu", on_delete=models.CASCADE, related_name="samples")
+    pk = models.CompositePrimaryKey("gpu", "ts")
+    gpu = models.ForeignKey("telemetry.Gpu", on_delete=models.CASCADE, related_name="samples", db_index=False)
     ts = models.DateTimeField()
     util_pct = models.FloatField(null=True, help_text="utilization.gpu")
     mem_util_pct = models.FloatField(null=True, help_text="utilization.memory")
@@ -39,9 +41,6 @@ class GpuSample(models.Model):
     temp_c = models.FloatField(null=True, help_text="temperature.gpu")
     sm_clock_mhz = models.FloatField(null=True, help_text="clocks.sm")
     energy_j = models.FloatField(null=True, help_text="total_energy_consumption, in joules")
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["gpu", "ts"], name="gpusample_gpu_ts")]
 
     def __str__(self) -> str:
         return f"gpu {self.gpu_id} at {self.ts:%Y-%m-%d %H:%M:%S}"
