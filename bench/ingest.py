@@ -1,0 +1,361 @@
+"""Ingest benchmark: gunicorn + PostgreSQL, pushed over real HTTP by a separate process.
+
+N simulated hosts (8 GPUs and one vLLM server each) push every 30 s a batch of
+six 5-second samples, spread evenly over the interval (so N hosts make N/30
+pushes a second). Every host registers once first (the inventory upsert, timed
+separately); then the steady phase runs for --duration seconds, open loop: a
+push goes out when it is due, whether or not earlier ones have answered.
+
+    python bench/ingest.py --hosts 10000 --duration 60
+
+Prints pushes/s, rows/s, p50/p99 latency, errors, and the rows found in the
+database afterwards. Needs PostgreSQL (--database-url); uses Redis for the rate
+limiter's counters when --redis-url answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import multiprocessing as mp
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+GIB = 1024**3
+GPUS_PER_HOST = 8
+SAMPLES_PER_PUSH = 6
+SAMPLE_INTERVAL_S = 5.0
+PUSH_INTERVAL_S = 30.0
+
+
+def host_inventory(h: int) -> dict:
+    uuids = [f"GPU-{h:06d}-{g}" for g in range(GPUS_PER_HOST)]
+    return {
+        "agent": {"version": "0.1.0"},
+        "host": {
+            "hostname": f"bench-{h:06d}",
+            "machine_id": f"bench-machine-{h:06d}",
+            "cpu_count": 96,
+            "mem_total": 1024 * GIB,
+            "os": "Linux 6.8.0",
+            "instance_type": "p4d.24xlarge",
+            "labels": {"deployment": f"dep-{h % 50}", "simulated": "true"},
+        },
+        "gpus": [
+            {
+                "uuid": u,
+                "index": g,
+                "name": "NVIDIA A100-SXM4-80GB",
+                "memory_total": 80 * GIB,
+                "power_limit_w": 400.0,
+            }
+            for g, u in enumerate(uuids)
+        ],
+        "servers": [
+            {
+                "id": "vllm:8000",
+                "kind": "vllm",
+                "model": "meta-llama/Llama-3.1-70B-Instruct",
+                "dtype": "bfloat16",
+                "quantization": None,
+                "tensor_parallel": 8,
+                "max_batch_size": 256,
+                "gpu_uuids": uuids,
+            }
+        ],
+    }
+
+
+def push_body(h: int, push_ts: float, rng: random.Random) -> bytes:
+    inv = host_inventory(h)
+    samples = []
+    for j in range(SAMPLES_PER_PUSH):
+        ts = round(push_ts - PUSH_INTERVAL_S + SAMPLE_INTERVAL_S * (j + 1), 3)
+        load = rng.uniform(0.1, 0.9)
+        samples.append(
+            {
+                "ts": ts,
+                "cpu_pct": round(100 * load / 4, 2),
+                "mem_used": int(200 * GIB * load),
+                "net_rx_bps": round(1e6 * load, 1),
+                "net_tx_bps": round(3e5 * load, 1),
+                "gpus": [
+                    {
+                        "uuid": g["uuid"],
+                        "util_pct": round(100 * load * rng.uniform(0.8, 1), 2),
+                        "mem_used": int(72 * GIB),
+                        "power_w": round(100 + 250 * load, 1),
+                        "temp_c": round(40 + 30 * load, 1),
+                    }
+                    for g in inv["gpus"]
+                ],
+                "servers": [
+                    {
+                        "id": "vllm:8000",
+                        "running": int(60 * load),
+                        "waiting": 0,
+                        "kv_cache_pct": round(80 * load, 2),
+                        "batch_size": round(60 * load, 2),
+                        "preempted": 0,
+                        "prompt_tps": round(9000 * load, 1),
+                        "gen_tps": round(2500 * load, 1),
+                    }
+                ],
+            }
+        )
+    return gzip.compress(json.dumps({**inv, "samples": samples}).encode(), compresslevel=6)
+
+
+def rows_per_push() -> int:
+    return SAMPLES_PER_PUSH * (1 + GPUS_PER_HOST + 1)
+
+
+# ---------------------------------------------------------------- load generator
+
+
+async def _post(port: int, token: str, body: bytes) -> tuple[int, float]:
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    writer.write(head + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    await reader.read()  # to EOF: the answer is complete
+    writer.close()
+    return int(status_line.split()[1]), time.perf_counter() - started
+
+
+async def _run_schedule(
+    port: int, token: str, plan: list[tuple[float, bytes]], t0: float, timeout_s: float
+) -> list[tuple[float, int, float]]:
+    """Send each body at t0 + offset; returns (offset, status, latency) per push."""
+    results: list[tuple[float, int, float]] = []
+
+    async def one(offset: float, body: bytes) -> None:
+        try:
+            status, latency = await asyncio.wait_for(_post(port, token, body), timeout_s)
+        except (TimeoutError, OSError, IndexError, ValueError):
+            status, latency = 0, timeout_s
+        results.append((offset, status, latency))
+
+    tasks = []
+    for offset, body in plan:
+        delay = t0 + offset - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(offset, body)))
+    await asyncio.gather(*tasks)
+    return results
+
+
+def loadgen(port: int, token: str, hosts: int, duration: float, concurrency_cap: int, out: mp.Queue) -> None:
+    rng = random.Random(7)
+    # Registration: every host once, as fast as the server allows (bounded concurrency).
+    start_ts = time.time()
+    reg_bodies = [push_body(h, start_ts - 60, rng) for h in range(hosts)]
+
+    async def register(bodies: list[bytes]) -> list[tuple[int, float]]:
+        sem = asyncio.Semaphore(concurrency_cap)
+
+        async def one(body: bytes):
+            async with sem:
+                try:
+                    return await _post(port, token, body)
+                except OSError:
+                    return 0, 0.0
+
+        return await asyncio.gather(*(one(b) for b in bodies))
+
+    t = time.perf_counter()
+    reg = asyncio.run(register(reg_bodies))
+    out.put(("register", {"elapsed": time.perf_counter() - t, "statuses": [s for s, _ in reg]}))
+    del reg_bodies
+
+    # Steady phase: host h pushes at phase_h + k * 30 s; bodies are built before the clock starts.
+    t0 = time.time() + 2 + hosts / 4000  # time to build the plan below
+    plan: list[tuple[float, bytes]] = []
+    for k in range(int(duration // PUSH_INTERVAL_S) + 1):
+        for h in range(hosts):
+            offset = h * PUSH_INTERVAL_S / hosts + k * PUSH_INTERVAL_S
+            if offset < duration:
+                plan.append((offset, push_body(h, t0 + offset, rng)))
+    plan.sort(key=lambda p: p[0])
+    if time.time() > t0:
+        t0 = time.time() + 1
+    results = asyncio.run(_run_schedule(port, token, plan, t0, timeout_s=30))
+    out.put(("steady", {"results": results, "duration": duration}))
+
+
+# ---------------------------------------------------------------- orchestration
+
+
+def recreate_database(url: str) -> None:
+    parts = urllib.parse.urlparse(url)
+    name = parts.path.lstrip("/")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def count_rows(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        return {
+            t: conn.execute(f"SELECT count(*) FROM telemetry_{t}").fetchone()[0]
+            for t in ("hostsample", "gpusample", "serversample")
+        }
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 30) -> None:
+    import socket
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit("gunicorn exited during start; see its output above")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"gunicorn did not listen on {port} within {timeout_s} s")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return (
+        statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=10_000)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of steady load")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/rightsizer_bench")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--register-concurrency", type=int, default=16)
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="reuse the database of an earlier run (hosts already registered)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=120,
+        help="RIGHTSIZER_INGEST_RATE_LIMIT_PER_MIN for the server (0: off)",
+    )
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "RIGHTSIZER_VAR_DIR": str(ROOT / "var" / "bench"),
+        "RIGHTSIZER_LOG_LEVEL": "WARNING",
+    }
+    try:
+        import redis
+
+        redis.Redis.from_url(args.redis_url, socket_connect_timeout=1).ping()
+        env["REDIS_URL"] = args.redis_url
+    except Exception:  # noqa: BLE001 - the limiter then counts per process
+        env.pop("REDIS_URL", None)
+    python = sys.executable
+    if not args.keep_db:
+        recreate_database(args.database_url)
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    token = subprocess.run(
+        [python, "manage.py", "create_agent_token", "bench"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    before = count_rows(args.database_url)["hostsample"]
+    gunicorn = subprocess.Popen(
+        [
+            str(Path(python).parent / "gunicorn"),
+            "rightsizer.wsgi",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--backlog",
+            "4096",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_for_port(args.port, gunicorn)
+        print(
+            f"hosts={args.hosts} gpus_per_host={GPUS_PER_HOST} push_interval_s={PUSH_INTERVAL_S:g} "
+            f"samples_per_push={SAMPLES_PER_PUSH} rows_per_push={rows_per_push()} "
+            f"target_pushes_per_s={args.hosts / PUSH_INTERVAL_S:.1f} workers={args.workers} "
+            f"redis={'yes' if 'REDIS_URL' in env else 'no'}",
+            flush=True,
+        )
+        out: mp.Queue = mp.Queue()
+        gen = mp.Process(
+            target=loadgen, args=(args.port, token, args.hosts, args.duration, args.register_concurrency, out)
+        )
+        gen.start()
+        reg = out.get()[1]
+        ok = sum(1 for s in reg["statuses"] if s == 202)
+        print(
+            f"registration: {args.hosts} first pushes in {reg['elapsed']:.1f} s "
+            f"({args.hosts / reg['elapsed']:.0f}/s), errors={args.hosts - ok}",
+            flush=True,
+        )
+        steady = out.get()[1]
+        gen.join()
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(30)
+    results = steady["results"]
+    latencies = [lat for _, s, lat in results if s == 202]
+    errors = sum(1 for _, s, _ in results if s != 202)
+    span = max(o + lat for o, _, lat in results) if results else 0.0
+    pushes_s = len(latencies) / max(span, steady["duration"])
+    found = count_rows(args.database_url)
+    expected = before + (ok + len(latencies)) * SAMPLES_PER_PUSH
+    print(
+        f"steady: pushes={len(results)} in {span:.1f} s  pushes/s={pushes_s:.1f}  "
+        f"rows/s={pushes_s * rows_per_push():.0f}  p50_ms={1000 * pct(latencies, 50):.1f}  "
+        f"p99_ms={1000 * pct(latencies, 99):.1f}  max_ms={1000 * max(latencies or [0]):.1f}  "
+        f"errors={errors}"
+    )
+    print(
+        f"database: host_samples={found['hostsample']} (expected {expected})  "
+        f"gpu_samples={found['gpusample']} (expected {expected * GPUS_PER_HOST})  "
+        f"server_samples={found['serversample']} (expected {expected})"
+    )
+
+
+if __name__ == "__main__":
+    main()
