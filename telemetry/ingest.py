@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
 from django.http import HttpRequest, JsonResponse
 
 from telemetry.auth import authenticate_agent
@@ -55,13 +54,7 @@ def _ingest(request: HttpRequest) -> JsonResponse:
     )
     check_rate(agent.token_id, batch.host.machine_id, settings.INGEST_RATE_LIMIT_PER_MIN, now_s)
     now = datetime.fromtimestamp(now_s, tz=UTC)
-    try:
-        accepted = store_samples(batch, _inventory_ids(batch, agent.token_id, now), body)
-    except IntegrityError:
-        # A stored id went stale (a GPU or server deleted in the admin meanwhile):
-        # upsert the inventory afresh and retry once.
-        ids = sync_inventory(batch, agent.token_id, fingerprint(batch), now)
-        accepted = store_samples(batch, ids, body)
+    accepted = store_samples(batch, _inventory_ids(batch, agent.token_id, now), body)
     _touch_token(agent.token_id, agent.last_used_at, now)
     return JsonResponse({"accepted": accepted, "duplicates": len(batch.samples) - accepted}, status=202)
 

@@ -12,6 +12,7 @@ multi-row INSERT per table inside a transaction.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from datetime import UTC, datetime
@@ -69,7 +70,10 @@ def _rows(batch: IngestBatch, ids: InventoryIds) -> list[list[tuple]]:
 
 def _insert_postgres(body: bytes, ids: InventoryIds) -> int:
     id_map = json.dumps({"gpus": ids.gpu_ids, "servers": ids.server_ids})
-    with connection.cursor() as cursor:
+    # Alone, the statement is atomic. Inside a caller's transaction it gets a
+    # savepoint, so a failure leaves that transaction usable.
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with guard, connection.cursor() as cursor:
         cursor.execute(_postgres_sql(), [body.decode(), id_map, ids.host_id])
         return cursor.fetchone()[0]
 
