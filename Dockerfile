@@ -12,7 +12,7 @@ COPY alerts alerts
 COPY dashboard dashboard
 COPY collectors collectors
 COPY manage.py ./
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir '.[server]' \
  && useradd --system --home /var/lib/rightsizer rightsizer \
  && mkdir -p /var/lib/rightsizer && chown rightsizer /var/lib/rightsizer \
  && SECRET_KEY=build-only python manage.py collectstatic --no-input -v0 \

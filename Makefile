@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-ingest clean
+.PHONY: run test lint bench-ingest bench-agent clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -11,7 +11,7 @@ $(BIN)/python:
 
 # Reinstalls when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[server,agent,dev]'
 	touch $@
 
 run: $(VENV)/.installed
@@ -26,6 +26,9 @@ lint: $(VENV)/.installed
 
 bench-ingest: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+bench-agent: $(VENV)/.installed
+	$(BIN)/python bench/agent.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

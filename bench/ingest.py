@@ -240,11 +240,7 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 30) -> N
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
-    return (
-        statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1]
-        if len(values) > 1
-        else values[0]
-    )
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] if len(values) > 1 else values[0]
 
 
 def main() -> None:

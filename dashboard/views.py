@@ -25,9 +25,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "hosts_online": hosts.filter(last_seen__gte=online_since).count(),
         "gpus_active": Gpu.objects.filter(active=True).count(),
         "tokens_active": AgentToken.objects.active().count(),
-        "recent_hosts": hosts.annotate(gpu_count=Count("gpus", filter=Q(gpus__active=True))).order_by(
-            "-last_seen"
-        )[:20],
+        "recent_hosts": hosts.annotate(gpu_count=Count("gpus", filter=Q(gpus__active=True))).order_by("-last_seen")[
+            :20
+        ],
         "online_since": online_since,
     }
     return render(request, "dashboard/home.html", context)

@@ -70,9 +70,7 @@ def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
         log.info("event=host_registered host=%s machine_id=%s", info.hostname, info.machine_id)
         return host
     if host.hostname != info.hostname:
-        log.info(
-            "event=host_renamed machine_id=%s old=%s new=%s", info.machine_id, host.hostname, info.hostname
-        )
+        log.info("event=host_renamed machine_id=%s old=%s new=%s", info.machine_id, host.hostname, info.hostname)
     changed = [name for name, value in fields.items() if getattr(host, name) != value]
     for name in changed:
         setattr(host, name, fields[name])

@@ -58,8 +58,8 @@ class ServerInfo(_Strict):
     quantization: Annotated[str, StringConstraints(max_length=32, pattern=NO_NUL)] | None = None
     tensor_parallel: Annotated[int, Field(ge=1, le=1024)] | None = None
     max_batch_size: Annotated[int, Field(ge=1)] | None = None
-    gpu_uuids: Annotated[list[Annotated[str, StringConstraints(pattern=NO_NUL)]], Field(max_length=1024)] = (
-        Field(default_factory=list)
+    gpu_uuids: Annotated[list[Annotated[str, StringConstraints(pattern=NO_NUL)]], Field(max_length=1024)] = Field(
+        default_factory=list
     )
 
 

@@ -17,10 +17,7 @@ from django.db import connection, models
 def _plan(model: type[models.Model], names: tuple[str, ...], key: str) -> tuple[str, list]:
     table = model._meta.db_table
     fields = [model._meta.get_field(n) for n in names]
-    sql = (
-        f"SELECT {', '.join(f.column for f in fields)} FROM {table} "
-        f"WHERE {model._meta.get_field(key).column} = %s"
-    )
+    sql = f"SELECT {', '.join(f.column for f in fields)} FROM {table} WHERE {model._meta.get_field(key).column} = %s"
     converters = []
     for field in fields:
         col = field.get_col(table)

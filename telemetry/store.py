@@ -97,10 +97,7 @@ def _postgres_sql() -> str:
 
     def insert(model, key: str, columns, select: str, returning: str = "") -> str:
         names = ", ".join([key, "ts", *[c for c, _ in columns]])
-        return (
-            f"INSERT INTO {model._meta.db_table} ({names}) {select} "
-            f"ON CONFLICT ({key}, ts) DO NOTHING{returning}"
-        )
+        return f"INSERT INTO {model._meta.db_table} ({names}) {select} ON CONFLICT ({key}, ts) DO NOTHING{returning}"
 
     return (
         "WITH b AS (SELECT %s::json AS j, %s::json AS ids, %s::bigint AS host_id), "

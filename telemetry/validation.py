@@ -42,9 +42,7 @@ def decode_body(raw: bytes, encoding: str, max_decompressed: int) -> bytes:
     return body
 
 
-def parse_batch(
-    body: bytes, now: float, max_age_s: float, max_future_s: float, max_samples: int
-) -> IngestBatch:
+def parse_batch(body: bytes, now: float, max_age_s: float, max_future_s: float, max_samples: int) -> IngestBatch:
     limits = (now - max_age_s, now + max_future_s, max_age_s, max_future_s, max_samples)
     try:
         batch = IngestBatch.model_validate_json(body)
@@ -61,8 +59,7 @@ def _from_pydantic(exc: ValidationError, body: bytes, limits: tuple) -> ApiError
     if any(not e["loc"] and e["type"] in ("json_invalid", "json_type", "model_type") for e in errors):
         return ApiError(400, "malformed", f"The body is not a JSON object ({errors[0]['msg']}).")
     found = [
-        {"path": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"], "type": e["type"]}
-        for e in errors
+        {"path": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"], "type": e["type"]} for e in errors
     ]
     # Report the whole-batch problems in the same answer, so one round trip
     # shows every bad field; the checks below tolerate the wrong types.

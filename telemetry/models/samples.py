@@ -12,9 +12,7 @@ from django.db import models
 
 class HostSample(models.Model):
     pk = models.CompositePrimaryKey("host", "ts")
-    host = models.ForeignKey(
-        "telemetry.Host", on_delete=models.CASCADE, related_name="samples", db_index=False
-    )
+    host = models.ForeignKey("telemetry.Host", on_delete=models.CASCADE, related_name="samples", db_index=False)
     ts = models.DateTimeField()
     cpu_pct = models.FloatField(null=True)
     load1 = models.FloatField(null=True)

@@ -44,9 +44,7 @@ def test_embedded_defaults_use_sqlite_and_the_disk_broker_under_var(tmp_path):
 
 
 def test_database_url_and_redis_url_switch_to_postgres_and_redis(tmp_path):
-    code = (
-        "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"
-    )
+    code = "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"
     result = run_manage(
         "shell", "-v", "0", "-c", code, RIGHTSIZER_VAR_DIR=str(tmp_path),
         DATABASE_URL="postgres://u@db.example:5432/rs", REDIS_URL="redis://cache.example:6379/1",
