@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run Rightsizer on this machine: migrate, create the first admin, then the web
-# server and a Celery worker with the beat scheduler. Ctrl-C stops them all.
+# server, a Celery worker with the beat scheduler, and an agent reporting this
+# machine. Ctrl-C stops them all.
 # Uses SQLite and an on-disk broker under var/ unless DATABASE_URL / REDIS_URL are set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ WEB_WORKERS=${RIGHTSIZER_WEB_WORKERS:-2}
 "$PY" manage.py migrate --no-input -v0
 "$PY" manage.py collectstatic --no-input -v0
 "$PY" manage.py bootstrap_admin
+TOKEN_FILE=$("$PY" manage.py local_agent_token)
 
 pids=()
 cleanup() {
@@ -28,6 +30,18 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 "$VENV/bin/celery" -A rightsizer worker --beat --loglevel INFO --concurrency 1 \
   --schedule "${RIGHTSIZER_VAR_DIR:-var}/celerybeat-schedule" &
+pids+=($!)
+
+# A local agent reporting this machine, once the web server answers.
+(
+  for _ in $(seq 1 50); do
+    "$PY" -c "import urllib.request; urllib.request.urlopen('http://$HOST:$PORT/healthz', timeout=1)" 2>/dev/null && break
+    sleep 0.2
+  done
+  RIGHTSIZER_URL="http://$HOST:$PORT" RIGHTSIZER_TOKEN_FILE="$TOKEN_FILE" \
+  RIGHTSIZER_STATE_DIR="${RIGHTSIZER_VAR_DIR:-var}/agent" RIGHTSIZER_LABELS="${RIGHTSIZER_LOCAL_LABELS:-deployment=local}" \
+    exec "$VENV/bin/rightsizer-agent" run
+) &
 pids+=($!)
 
 echo

@@ -98,3 +98,17 @@ def test_bootstrap_admin_takes_the_password_from_the_environment(django_user_mod
     call_command("bootstrap_admin", stdout=out)
     assert "correct-horse-battery" not in out.getvalue()
     assert django_user_model.objects.get().check_password("correct-horse-battery")
+
+
+def test_local_agent_token_is_made_once_and_replaced_when_revoked(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = StringIO()
+    call_command("local_agent_token", stdout=out)
+    path = tmp_path / "local-agent-token"
+    assert out.getvalue().strip() == str(path) and path.stat().st_mode & 0o777 == 0o600
+    raw = path.read_text().strip()
+    call_command("local_agent_token", stdout=StringIO())
+    assert path.read_text().strip() == raw and AgentToken.objects.count() == 1
+    AgentToken.objects.get().revoke()
+    call_command("local_agent_token", stdout=StringIO())
+    assert path.read_text().strip() != raw and AgentToken.objects.active().count() == 1

@@ -1,0 +1,205 @@
+"""The agent: sample on one clock, push on another, never lose a batch.
+
+The sampling thread builds a sample every `sample_interval_s`; every
+`push_interval_s` the samples so far become one batch, written to the spool.
+The push thread drains the spool oldest first. SIGTERM spools what is still in
+memory, tries one last drain for a few seconds, and exits.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from collectors import __version__
+from collectors.host import HostSampler, host_info
+from collectors.nvml import GpuSampler, Nvml
+from collectors.push import ACCEPTED, REJECTED, TRANSIENT, UNAUTHORIZED, Backoff, Pusher
+from collectors.scrapers import Scraper
+from collectors.spool import Spool
+
+log = logging.getLogger("rightsizer.agent")
+
+
+class Sampler:
+    """Everything one sample needs: the host, its GPUs, its inference servers."""
+
+    def __init__(self, state_dir: Path, labels: dict[str, str], instance_type: str = "",
+                 scrapers: list[Scraper] | None = None, nvml: Nvml | None = None) -> None:  # fmt: skip
+        self.host_sampler = HostSampler()
+        self.nvml = nvml if nvml is not None else Nvml()
+        self.gpu_sampler = GpuSampler(self.nvml)
+        self.scrapers = scrapers or []
+        self.host = host_info(state_dir, labels, instance_type)
+        self.gpus = self.gpu_sampler.inventory()
+
+    @property
+    def uuids(self) -> list[str]:
+        return [g["uuid"] for g in self.gpus]
+
+    def sample(self) -> dict[str, Any]:
+        sample: dict[str, Any] = {"ts": round(time.time(), 3), **self.host_sampler.sample()}
+        sample["gpus"] = self.gpu_sampler.sample(self.uuids)
+        sample["servers"] = [r for r in (s.scrape() for s in self.scrapers) if r is not None]
+        return sample
+
+    def processes(self) -> list[dict[str, Any]]:
+        """GPU processes with their names and command lines (psutil)."""
+        found = self.gpu_sampler.processes(self.uuids)
+        for proc in found:
+            try:
+                p = psutil.Process(proc["pid"])
+                proc["name"], proc["cmdline"] = p.name(), " ".join(p.cmdline())[:500]
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        return found
+
+    def server_gpus(self, scraper: Scraper, processes: list[dict[str, Any]]) -> list[str]:
+        """GPUs that the server's process (or its children) holds memory on."""
+        pid = scraper.info.get("pid")
+        if pid is None:
+            return []
+        try:
+            family = {pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))}
+        except psutil.NoSuchProcess:
+            return []
+        return sorted({p["gpu_uuid"] for p in processes if p["pid"] in family})
+
+    def batch(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
+        processes = self.processes()
+        return {
+            "agent": {"version": __version__},
+            "host": self.host,
+            "gpus": self.gpus,
+            "servers": [s.inventory(self.server_gpus(s, processes)) for s in self.scrapers],
+            "processes": processes,
+            "samples": samples,
+        }
+
+
+def encode(batch: dict[str, Any]) -> bytes:
+    return gzip.compress(json.dumps(batch, separators=(",", ":")).encode(), compresslevel=6)
+
+
+class Drainer:
+    """Pushes spooled batches oldest first; the only code that talks to the server."""
+
+    def __init__(self, spool: Spool, pusher: Pusher, backoff: Backoff | None = None) -> None:
+        self.spool, self.pusher = spool, pusher
+        self.backoff = backoff or Backoff()
+        self.wait_s = 0.0  # how long to wait before the next attempt
+        self._unauthorized_logged = False
+
+    def drain(self, deadline: float | None = None, stop: threading.Event | None = None) -> int:
+        """Push until the spool is empty, a transient error, the deadline or `stop`; returns batches sent."""
+        sent = 0
+        for path in self.spool.pending():
+            if (deadline is not None and time.monotonic() > deadline) or (stop and stop.is_set()):
+                break
+            try:
+                body = path.read_bytes()
+            except FileNotFoundError:  # dropped by the bounds meanwhile
+                continue
+            result = self.pusher.push(body)
+            if result.outcome == ACCEPTED:
+                self.spool.ack(path)
+                self.backoff.reset()
+                self.wait_s, self._unauthorized_logged = 0.0, False
+                sent += 1
+                log.debug(
+                    "event=pushed batch=%s accepted=%d duplicates=%d",
+                    path.name,
+                    result.accepted,
+                    result.duplicates,
+                )
+            elif result.outcome == REJECTED:
+                self.spool.reject(path, f"{result.status}: {result.message}")
+                log.error(
+                    "event=batch_rejected status=%s batch=%s message=%r",
+                    result.status,
+                    path.name,
+                    result.message,
+                )
+            elif result.outcome == UNAUTHORIZED:
+                if not self._unauthorized_logged:
+                    log.error(
+                        "event=push_unauthorized status=%s message=%r spooled=%d",
+                        result.status,
+                        result.message,
+                        len(self.spool.pending()),
+                    )
+                    self._unauthorized_logged = True
+                self.wait_s = 60.0  # nothing changes until a person fixes the token
+                break
+            else:
+                assert result.outcome == TRANSIENT
+                self.wait_s = self.backoff.next_delay(result.retry_after_s)
+                log.warning(
+                    "event=push_deferred status=%s retry_in_s=%.1f spooled=%d message=%r",
+                    result.status,
+                    self.wait_s,
+                    len(self.spool.pending()),
+                    result.message,
+                )
+                break
+        return sent
+
+
+class Agent:
+    def __init__(self, sampler: Sampler, spool: Spool, drainer: Drainer, sample_interval_s: float = 5.0,
+                 push_interval_s: float = 30.0) -> None:  # fmt: skip
+        self.sampler, self.spool, self.drainer = sampler, spool, drainer
+        self.sample_interval_s, self.push_interval_s = sample_interval_s, push_interval_s
+        self.stop_event = threading.Event()
+        self._wake_pusher = threading.Event()
+        self._buffer: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        """Samples in memory → one spooled batch."""
+        if self._buffer:
+            self.spool.put(encode(self.sampler.batch(self._buffer)))
+            self._buffer = []
+            self._wake_pusher.set()
+
+    def _push_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.drainer.drain(stop=self.stop_event)
+            self._wake_pusher.wait(self.drainer.wait_s or None)
+            self._wake_pusher.clear()
+            if self.drainer.wait_s:  # back off even if a new batch arrived
+                self.stop_event.wait(self.drainer.wait_s)
+
+    def run(self) -> None:
+        log.info("event=agent_started version=%s host=%s gpus=%d servers=%d sample_s=%g push_s=%g spooled=%d",
+                 __version__, self.sampler.host["hostname"], len(self.sampler.gpus), len(self.sampler.scrapers),
+                 self.sample_interval_s, self.push_interval_s, len(self.spool.pending()))  # fmt: skip
+        pusher = threading.Thread(target=self._push_loop, name="push", daemon=True)
+        pusher.start()
+        next_sample = next_push = time.monotonic()
+        next_push += self.push_interval_s
+        while not self.stop_event.is_set():
+            self._buffer.append(self.sampler.sample())
+            next_sample += self.sample_interval_s
+            if time.monotonic() >= next_push:
+                self.flush()
+                next_push += self.push_interval_s
+            self.stop_event.wait(max(0.0, next_sample - time.monotonic()))
+        self.shutdown(pusher)
+
+    def stop(self, *_: Any) -> None:
+        self.stop_event.set()
+        self._wake_pusher.set()
+
+    def shutdown(self, pusher: threading.Thread | None = None, grace_s: float = 5.0) -> None:
+        self.flush()
+        if pusher is not None:
+            pusher.join(grace_s)  # it stops between batches, so the drain below never overlaps it
+        sent = self.drainer.drain(deadline=time.monotonic() + grace_s)
+        log.info("event=agent_stopped pushed_at_exit=%d still_spooled=%d", sent, len(self.spool.pending()))

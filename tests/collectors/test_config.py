@@ -1,0 +1,64 @@
+"""Configuration precedence and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collectors.config import ConfigError, load
+
+TOML = """
+url = "http://file.example"
+token = "rsa_from_file"
+sample_interval_s = 10
+[labels]
+deployment = "from-file"
+[[servers]]
+kind = "vllm"
+url = "http://127.0.0.1:8000/metrics"
+"""
+
+
+def test_flags_beat_environment_beat_file(tmp_path):
+    path = tmp_path / "agent.toml"
+    path.write_text(TOML)
+    env = {"RIGHTSIZER_URL": "http://env.example", "RIGHTSIZER_SAMPLE_INTERVAL_S": "2",
+           "RIGHTSIZER_LABELS": "deployment=from-env,team=search"}  # fmt: skip
+    cfg = load({"url": "http://flag.example"}, env, path)
+    assert cfg.url == "http://flag.example" and cfg.source["url"] == "flag"
+    assert cfg.sample_interval_s == 2.0 and cfg.source["sample_interval_s"] == "env"
+    assert cfg.token == "rsa_from_file" and cfg.labels == {"deployment": "from-env", "team": "search"}
+    assert cfg.servers == [{"kind": "vllm", "url": "http://127.0.0.1:8000/metrics"}]
+
+
+def test_token_file(tmp_path):
+    (tmp_path / "token").write_text("rsa_secret\n")
+    cfg = load({}, {"RIGHTSIZER_TOKEN_FILE": str(tmp_path / "token")})
+    assert cfg.token == "rsa_secret"
+
+
+@pytest.mark.parametrize(("env", "words"), [
+    ({"RIGHTSIZER_SAMPLE_INTERVAL_S": "fast"}, "sample_interval_s"),
+    ({"RIGHTSIZER_DISCOVER": "maybe"}, "discover"),
+    ({"RIGHTSIZER_SERVERS": "ollama=http://x/metrics"}, "servers[0]"),
+    ({"RIGHTSIZER_PUSH_INTERVAL_S": "1"}, "push_interval_s"),
+    ({"RIGHTSIZER_LABELS": "no-equals-sign"}, "labels"),
+])  # fmt: skip
+def test_bad_values_name_the_setting(env, words):
+    with pytest.raises(ConfigError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        load({}, env)
+
+
+def test_a_named_config_file_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load({}, {}, Path(tmp_path / "nope.toml"))
+
+
+def test_missing_url_and_token_are_explained():
+    cfg = load({}, {})
+    with pytest.raises(ConfigError, match="RIGHTSIZER_URL"):
+        cfg.require_server()
+    cfg.url = "http://x"
+    with pytest.raises(ConfigError, match="create_agent_token"):
+        cfg.require_server()
