@@ -20,28 +20,26 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo "stopping…"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Newest first: the agent pushes what it holds while the web server still answers.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
 }
 trap cleanup INT TERM EXIT
 
-"$VENV/bin/gunicorn" rightsizer.wsgi --bind "$HOST:$PORT" --workers "$WEB_WORKERS" \
+# Each in its own session, so Ctrl-C reaches only this script, which stops them in order.
+setsid "$VENV/bin/gunicorn" rightsizer.wsgi --bind "$HOST:$PORT" --workers "$WEB_WORKERS" \
   --access-logfile - --log-level warning &
 pids+=($!)
-"$VENV/bin/celery" -A rightsizer worker --beat --loglevel INFO --concurrency 1 \
+setsid "$VENV/bin/celery" -A rightsizer worker --beat --loglevel INFO --concurrency 1 \
   --schedule "${RIGHTSIZER_VAR_DIR:-var}/celerybeat-schedule" &
 pids+=($!)
-
-# A local agent reporting this machine, once the web server answers.
-(
-  for _ in $(seq 1 50); do
-    "$PY" -c "import urllib.request; urllib.request.urlopen('http://$HOST:$PORT/healthz', timeout=1)" 2>/dev/null && break
-    sleep 0.2
-  done
-  RIGHTSIZER_URL="http://$HOST:$PORT" RIGHTSIZER_TOKEN_FILE="$TOKEN_FILE" \
+# An agent reporting this machine; its first push comes after 30 s, and it retries
+# (from its spool) until the server answers.
+RIGHTSIZER_URL="http://$HOST:$PORT" RIGHTSIZER_TOKEN_FILE="$TOKEN_FILE" \
   RIGHTSIZER_STATE_DIR="${RIGHTSIZER_VAR_DIR:-var}/agent" RIGHTSIZER_LABELS="${RIGHTSIZER_LOCAL_LABELS:-deployment=local}" \
-    exec "$VENV/bin/rightsizer-agent" run
-) &
+  setsid "$VENV/bin/rightsizer-agent" run &
 pids+=($!)
 
 echo
