@@ -46,7 +46,7 @@ class GpuInline(admin.TabularInline):
 class HostAdmin(admin.ModelAdmin):
     list_display = ["hostname", "machine_id", "instance_type", "agent_version", "last_seen"]
     search_fields = ["hostname", "machine_id"]
-    readonly_fields = ["machine_id", "first_seen", "last_seen", "agent_version", "agent_token"]
+    readonly_fields = ["machine_id", "first_seen", "last_seen", "agent_version", "agent_token", "gpu_processes"]
     inlines = [GpuInline]
 
 

@@ -33,6 +33,8 @@ def fingerprint(batch: IngestBatch) -> str:
         batch.host.model_dump(),
         [g.model_dump() for g in batch.gpus],
         [s.model_dump() for s in batch.servers],
+        # Which processes hold which GPU, not their memory: that changes every sample.
+        sorted((p.gpu_uuid, p.pid, p.name) for p in batch.processes),
     ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -44,7 +46,8 @@ def sync_inventory(batch: IngestBatch, token_id: int, digest: str, now: datetime
         server_ids = _sync_servers(host, batch, gpu_ids, now)
         host.inventory_hash = digest
         host.inventory_ids = {"gpus": gpu_ids, "servers": server_ids}
-        host.save(update_fields=["inventory_hash", "inventory_ids"])
+        host.gpu_processes = [p.model_dump() for p in batch.processes]
+        host.save(update_fields=["inventory_hash", "inventory_ids", "gpu_processes"])
     return InventoryIds(host.pk, gpu_ids, server_ids)
 
 

@@ -63,6 +63,16 @@ class ServerInfo(_Strict):
     )
 
 
+class GpuProcess(_Strict):
+    """A process holding GPU memory (nvidia-smi --query-compute-apps), with its name and command line."""
+
+    gpu_uuid: Annotated[str, StringConstraints(min_length=1, max_length=96, pattern=NO_NUL)]
+    pid: Annotated[int, Field(ge=0, le=2**31)]
+    gpu_mem_used: Bytes | None = None
+    name: ShortText = ""
+    cmdline: Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)] = ""
+
+
 class GpuReading(_Strict):
     uuid: Annotated[str, StringConstraints(min_length=1, max_length=96, pattern=NO_NUL)]
     util_pct: Pct | None = None
@@ -109,6 +119,7 @@ class IngestBatch(_Strict):
     host: HostInfo
     gpus: Annotated[list[GpuInfo], Field(max_length=1024)] = Field(default_factory=list)
     servers: Annotated[list[ServerInfo], Field(max_length=256)] = Field(default_factory=list)
+    processes: Annotated[list[GpuProcess], Field(max_length=4096)] = Field(default_factory=list)
     samples: Annotated[list[Sample], Field(min_length=1)]
 
 

@@ -109,6 +109,10 @@ def _semantic_errors(batch: Any, limits: tuple) -> list[dict]:
         )
     gpu_uuids = _unique(_items(batch, "gpus"), "uuid", "gpus", bad)
     server_ids = _unique(_items(batch, "servers"), "id", "servers", bad)
+    for i, proc in enumerate(_items(batch, "processes")):
+        uuid = _get(proc, "gpu_uuid")
+        if isinstance(uuid, str) and uuid not in gpu_uuids:
+            bad(f"processes.{i}.gpu_uuid", f"GPU {uuid!r} is not listed in 'gpus'", "unknown_gpu")
     for i, server in enumerate(_items(batch, "servers")):
         for j, uuid in enumerate(_items(server, "gpu_uuids")):
             if uuid not in gpu_uuids:

@@ -30,6 +30,8 @@ class Host(models.Model):
     # {"gpus": {uuid: pk}, "servers": {server_id: pk}} as of that inventory, so
     # the one host lookup also gives the ids the sample rows point to.
     inventory_ids = models.JSONField(default=dict, blank=True, editable=False)
+    # The GPU processes of the latest inventory change: [{gpu_uuid, pid, name, cmdline, gpu_mem_used}].
+    gpu_processes = models.JSONField(default=list, blank=True, editable=False)
     agent_token = models.ForeignKey(
         "telemetry.AgentToken", null=True, blank=True, on_delete=models.SET_NULL, editable=False
     )

@@ -108,3 +108,29 @@ def test_a_gpu_deleted_by_an_admin_is_recreated_on_the_next_push(client, agent_t
     Gpu.objects.all().delete()  # the stored id map on the host now points nowhere
     push(client, raw)
     assert Gpu.objects.count() == 1 and GpuSample.objects.count() == 1
+
+
+def test_gpu_processes_are_kept_and_only_a_new_process_resyncs(client, agent_token, django_assert_max_num_queries):
+    raw = agent_token[1]
+
+    def with_processes(procs, start):
+        payload = batch(n_samples=1, start=start)
+        payload["processes"] = procs
+        assert post(client, raw, payload).status_code == 202
+
+    vllm = {"gpu_uuid": "GPU-aaaa", "pid": 4242, "gpu_mem_used": 20 * 1024**3, "name": "python3",
+            "cmdline": "python3 -m vllm.entrypoints.openai.api_server --model x"}  # fmt: skip
+    with_processes([vllm], time.time() - 300)
+    assert Host.objects.get().gpu_processes == [vllm]
+    with_processes([{**vllm, "gpu_mem_used": 21 * 1024**3}], time.time() - 200)  # last_seen written here
+    with django_assert_max_num_queries(7):  # memory changed only: no inventory upsert
+        with_processes([{**vllm, "gpu_mem_used": 22 * 1024**3}], time.time() - 100)
+    with_processes([vllm, {**vllm, "pid": 5000}], time.time() - 50)
+    assert [p["pid"] for p in Host.objects.get().gpu_processes] == [4242, 5000]
+
+
+def test_a_process_on_an_unlisted_gpu_is_422(client, agent_token):
+    payload = batch(n_samples=1)
+    payload["processes"] = [{"gpu_uuid": "GPU-nope", "pid": 1}]
+    resp = post(client, agent_token[1], payload)
+    assert resp.status_code == 422 and resp.json()["errors"][0]["path"] == "processes.0.gpu_uuid"
