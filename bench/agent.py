@@ -10,18 +10,18 @@ HTTP receiver that answers 202, and reads the child's CPU time and peak RSS.
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.receivers import http_receiver  # noqa: E402
 
 
 def child(interval_s: float, url: str, state: str) -> None:
@@ -42,24 +42,12 @@ def child(interval_s: float, url: str, state: str) -> None:
     agent.run()
 
 
-def receiver() -> tuple[http.server.ThreadingHTTPServer, list[int]]:
-    bodies: list[int] = []
+def accept(bodies: list[int]):
+    def answer(request) -> tuple[int, bytes, dict[str, str]]:
+        bodies.append(len(request.body))
+        return 202, json.dumps({"accepted": 1, "duplicates": 0}).encode(), {}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            bodies.append(len(self.rfile.read(int(self.headers["Content-Length"]))))
-            data = json.dumps({"accepted": 1, "duplicates": 0}).encode()
-            self.send_response(202)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, bodies
+    return answer
 
 
 def measure(interval_s: float, duration_s: float, url: str) -> dict[str, float]:
@@ -85,15 +73,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0)
     args = parser.parse_args()
-    server, bodies = receiver()
-    url = f"http://127.0.0.1:{server.server_port}"
-    for interval in (1.0, 5.0):
-        result = measure(interval, args.duration, url)
-        print(f"sample_interval_s={interval:g} gpus=8 duration_s={args.duration:g} "
-              f"cpu={result['cpu_pct_of_one_core']:.2f}% of one core  peak_rss={result['peak_rss_mb']:.1f} MB",
-              flush=True)  # fmt: skip
+    bodies: list[int] = []
+    with http_receiver(accept(bodies)) as url:
+        for interval in (1.0, 5.0):
+            result = measure(interval, args.duration, url)
+            print(f"sample_interval_s={interval:g} gpus=8 duration_s={args.duration:g} "
+                  f"cpu={result['cpu_pct_of_one_core']:.2f}% of one core  peak_rss={result['peak_rss_mb']:.1f} MB",
+                  flush=True)  # fmt: skip
     print(f"pushes received={len(bodies)} mean_body_bytes={sum(bodies) / max(1, len(bodies)):.0f}")
-    server.shutdown()
 
 
 if __name__ == "__main__":

@@ -222,6 +222,17 @@ def count_rows(url: str) -> dict[str, int]:
         }
 
 
+def create_token(env: dict[str, str], name: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", "create_agent_token", name], cwd=ROOT, env=env,
+                          check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    return subprocess.Popen([gunicorn, "rightsizer.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                             "--backlog", "4096", "--log-level", "warning"], cwd=ROOT, env=env)  # fmt: skip
+
+
 def wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 30) -> None:
     import socket
 
@@ -278,35 +289,12 @@ def main() -> None:
         env["REDIS_URL"] = args.redis_url
     except Exception:  # noqa: BLE001 - the limiter then counts per process
         env.pop("REDIS_URL", None)
-    python = sys.executable
     if not args.keep_db:
         recreate_database(args.database_url)
-    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    token = subprocess.run(
-        [python, "manage.py", "create_agent_token", "bench"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    token = create_token(env, "bench")
     before = count_rows(args.database_url)["hostsample"]
-    gunicorn = subprocess.Popen(
-        [
-            str(Path(python).parent / "gunicorn"),
-            "rightsizer.wsgi",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            str(args.workers),
-            "--backlog",
-            "4096",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    gunicorn = start_gunicorn(env, args.port, args.workers)
     try:
         wait_for_port(args.port, gunicorn)
         print(

@@ -13,7 +13,6 @@ import argparse
 import http.client
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import ROOT, push_body, wait_for_port  # noqa: E402
+from ingest import ROOT, create_token, push_body, start_gunicorn, wait_for_port  # noqa: E402
 
 
 def main() -> None:
@@ -39,17 +38,8 @@ def main() -> None:
         "RIGHTSIZER_LOG_LEVEL": "WARNING",
         "RIGHTSIZER_INGEST_RATE_LIMIT_PER_MIN": str(args.rate_limit),
     }
-    token = subprocess.run(
-        [sys.executable, "manage.py", "create_agent_token", "serial"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    gunicorn = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "rightsizer.wsgi", "--bind",
-                                 f"127.0.0.1:{args.port}", "--workers", "1", "--log-level", "warning"],
-                                cwd=ROOT, env=env)  # fmt: skip
+    token = create_token(env, "serial")
+    gunicorn = start_gunicorn(env, args.port, workers=1)
     try:
         wait_for_port(args.port, gunicorn)
         rng, now = random.Random(5), time.time()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import http.server
 import json
 import random
-import threading
 
 import pytest
 
 from collectors.push import ACCEPTED, REJECTED, TRANSIENT, UNAUTHORIZED, Backoff, Pusher
+from tests.receivers import http_receiver
 
 
 @pytest.fixture
@@ -18,26 +17,13 @@ def receiver():
     answers: list[tuple[int, dict, dict]] = []
     received: list[dict] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"path": self.path, "headers": dict(self.headers), "body": body})
-            status, payload, headers = answers.pop(0)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(request):
+        received.append({"path": request.path, "headers": request.headers, "body": request.body})
+        status, payload, headers = answers.pop(0)
+        return status, json.dumps(payload).encode(), headers
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", answers, received
-    server.shutdown()
+    with http_receiver(answer) as url:
+        yield url, answers, received
 
 
 def test_accepted_with_gzip_and_bearer(receiver):

@@ -8,6 +8,7 @@ import pytest
 
 from collectors.scrapers import Scraper
 from collectors.scrapers.prometheus import Counters
+from tests.receivers import http_receiver
 
 TEXTS = Path(__file__).parent / "expositions"
 
@@ -120,26 +121,8 @@ def test_an_endpoint_that_does_not_answer_gives_no_reading():
     assert s.scrape() is None and s.failing
 
 
-def test_a_real_http_endpoint(tmp_path):
-    import http.server
-    import threading
-
+def test_a_real_http_endpoint():
     body = render("sglang.txt", PROMPT=1).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        s = Scraper("sglang:x", "sglang", f"http://127.0.0.1:{server.server_port}/metrics")
+    with http_receiver(lambda request: (200, body, {"Content-Type": "text/plain; version=0.0.4"})) as url:
+        s = Scraper("sglang:x", "sglang", f"{url}/metrics")
         assert s.scrape()["running"] == 5.0
-    finally:
-        server.shutdown()
