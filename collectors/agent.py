@@ -40,25 +40,21 @@ class Sampler:
         self.host = host_info(state_dir, labels, instance_type)
         self.gpus = self.gpu_sampler.inventory()
 
-    @property
-    def uuids(self) -> list[str]:
-        return [g["uuid"] for g in self.gpus]
-
     def sample(self) -> dict[str, Any]:
         sample: dict[str, Any] = {"ts": round(time.time(), 3), **self.host_sampler.sample()}
-        sample["gpus"] = self.gpu_sampler.sample(self.uuids)
+        sample["gpus"] = self.gpu_sampler.sample(self.gpus)
         sample["servers"] = [r for r in (s.scrape() for s in self.scrapers) if r is not None]
         return sample
 
     def processes(self) -> list[dict[str, Any]]:
         """GPU processes with their names and command lines (psutil)."""
-        found = self.gpu_sampler.processes(self.uuids)
+        found = self.gpu_sampler.processes(self.gpus)
         for proc in found:
             try:
                 p = psutil.Process(proc["pid"])
                 proc["name"], proc["cmdline"] = p.name(), " ".join(p.cmdline())[:500]
             except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
+                continue  # gone meanwhile, or another user's: the pid and memory still count
         return found
 
     def server_gpus(self, scraper: Scraper, processes: list[dict[str, Any]]) -> list[str]:
@@ -170,7 +166,11 @@ class Agent:
 
     def _push_loop(self) -> None:
         while not self.stop_event.is_set():
-            self.drainer.drain(stop=self.stop_event)
+            try:
+                self.drainer.drain(stop=self.stop_event)
+            except Exception:  # noqa: BLE001 - the push thread must outlive a bug; batches stay spooled
+                log.exception("event=push_loop_error retry_in_s=30")
+                self.drainer.wait_s = 30.0
             self._wake_pusher.wait(self.drainer.wait_s or None)
             self._wake_pusher.clear()
             if self.drainer.wait_s:  # back off even if a new batch arrived

@@ -21,24 +21,23 @@ log = logging.getLogger("rightsizer.agent")
 
 
 def build_scrapers(cfg: AgentConfig) -> list:
+    """Configured endpoints, plus discovered servers on other ports (discovery fills in
+    model, dtype, … and the pid for a configured endpoint on the same port)."""
     from collectors.scrapers import Scraper
     from collectors.scrapers.discovery import discover
 
-    scrapers, ports = [], set()
+    by_port: dict[int, Scraper] = {}
     for server in cfg.servers:
         port = urllib.parse.urlsplit(server["url"]).port or 80
-        scrapers.append(Scraper(f"{server['kind']}:{port}", server["kind"], server["url"]))
-        ports.add(port)
-    if cfg.discover:
-        for found in discover():
-            if found["port"] in ports:
-                scrapers_by_port = {s.server_id.split(":")[1]: s for s in scrapers}
-                scrapers_by_port[str(found["port"])].info.update(found)  # model, pid, … for a configured one
-                continue
-            url = f"http://127.0.0.1:{found['port']}/metrics"
-            scrapers.append(Scraper(f"{found['kind']}:{found['port']}", found["kind"], url, info=dict(found)))
-            ports.add(found["port"])
-    return scrapers
+        by_port[port] = Scraper(f"{server['kind']}:{port}", server["kind"], server["url"])
+    for found in discover() if cfg.discover else []:
+        port = found["port"]
+        if port in by_port:
+            by_port[port].info.update(found)
+        else:
+            url = f"http://127.0.0.1:{port}/metrics"
+            by_port[port] = Scraper(f"{found['kind']}:{port}", found["kind"], url, info=dict(found))
+    return list(by_port.values())
 
 
 def cmd_run(cfg: AgentConfig) -> int:

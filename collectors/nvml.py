@@ -85,9 +85,12 @@ class GpuSampler:
         gpus = []
         for index, handle in enumerate(self.nvml.handles):
             try:
-                gpus.append(self._info(index, handle))
+                info = self._info(index, handle)
             except self.nvml.nvml.NVMLError as exc:
                 self.nvml.note_failure(index, "inventory", exc)
+                continue
+            if "uuid" in info and "name" in info and "memory_total" in info:  # what the contract requires
+                gpus.append(info)
         return gpus
 
     def _info(self, index: int, handle: Any) -> dict[str, Any]:
@@ -116,14 +119,14 @@ class GpuSampler:
                 log.info("event=nvml_not_supported function=nvmlDeviceGetMemoryInfo_v2 gpu=%d", index)
         return self.nvml.call(index, "nvmlDeviceGetMemoryInfo", handle)
 
-    def sample(self, uuids: list[str]) -> list[dict[str, Any]]:
-        """Readings for the GPUs of the inventory (`uuids`, in index order)."""
+    def sample(self, inventory: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Readings for the GPUs of `inventory` (entries of inventory(), each with its index)."""
         readings = []
-        for index, handle in enumerate(self.nvml.handles):
-            if index >= len(uuids):
-                break
+        for gpu in inventory:
+            index = gpu["index"]
+            handle = self.nvml.handles[index]
             try:
-                readings.append(self._reading(index, handle, uuids[index]))
+                readings.append(self._reading(index, handle, gpu["uuid"]))
             except self.nvml.nvml.NVMLError as exc:  # e.g. GPU is lost: skip it, keep the rest
                 self.nvml.note_failure(index, "sample", exc)
         return readings
@@ -146,10 +149,11 @@ class GpuSampler:
         }
         return {k: v for k, v in reading.items() if v is not None}
 
-    def processes(self, uuids: list[str]) -> list[dict[str, Any]]:
+    def processes(self, inventory: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Compute processes on each GPU: pid and GPU memory (joined to names by the caller)."""
         found = []
-        for index, handle in enumerate(self.nvml.handles[: len(uuids)]):
+        for gpu in inventory:
+            index, handle = gpu["index"], self.nvml.handles[gpu["index"]]
             try:
                 procs = self.nvml.call(index, "nvmlDeviceGetComputeRunningProcesses", handle) or []
             except self.nvml.nvml.NVMLError as exc:
@@ -157,7 +161,7 @@ class GpuSampler:
                 continue
             for proc in procs:
                 used = getattr(proc, "usedGpuMemory", None)
-                found.append({"gpu_uuid": uuids[index], "pid": int(proc.pid), "gpu_mem_used": used})
+                found.append({"gpu_uuid": gpu["uuid"], "pid": int(proc.pid), "gpu_mem_used": used})
         return found
 
 

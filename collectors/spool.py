@@ -55,7 +55,10 @@ class Spool:
     def reject(self, path: Path, reason: str) -> None:
         """Set aside a batch the server refused for good (kept for a person to look at)."""
         self.rejected_dir.mkdir(exist_ok=True)
-        path.rename(self.rejected_dir / path.name)
+        try:
+            path.rename(self.rejected_dir / path.name)
+        except FileNotFoundError:  # dropped by the bounds meanwhile
+            return
         (self.rejected_dir / (path.name + ".reason.txt")).write_text(reason)
 
     def size_bytes(self) -> int:

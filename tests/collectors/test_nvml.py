@@ -21,7 +21,7 @@ def test_inventory_and_reading_convert_units_like_nvidia_smi():
     assert inv[0] == {"uuid": "GPU-0", "index": 0, "name": "NVIDIA A100-SXM4-80GB",
                       "memory_total": 80 * GIB, "power_limit_w": 400.0, "mig_mode": False}  # fmt: skip
     assert inv[1]["name"] == "NVIDIA H100 80GB HBM3" and inv[1]["index"] == 1
-    reading = gpu_sampler.sample(["GPU-0", "GPU-1"])[0]
+    reading = gpu_sampler.sample(inv)[0]
     assert reading == {"uuid": "GPU-0", "util_pct": 35.0, "mem_util_pct": 20.0,
                        "mem_used": 73 * GIB,  # v2: the reserved GiB is not "used"
                        "power_w": 210.5, "temp_c": 61.0, "sm_clock_mhz": 1410.0,
@@ -31,18 +31,19 @@ def test_inventory_and_reading_convert_units_like_nvidia_smi():
 
 def test_v1_memory_where_the_driver_has_no_v2():
     gpu_sampler, _ = sampler([FakeGpu("GPU-0")], v2=False)
-    assert gpu_sampler.sample(["GPU-0"])[0]["mem_used"] == 74 * GIB
+    assert gpu_sampler.sample(gpu_sampler.inventory())[0]["mem_used"] == 74 * GIB
     gpu = FakeGpu("GPU-0", unsupported={"nvmlDeviceGetMemoryInfo_v2"})
     gpu_sampler, _ = sampler([gpu])
-    assert gpu_sampler.sample(["GPU-0"])[0]["mem_used"] == 74 * GIB
+    assert gpu_sampler.sample(gpu_sampler.inventory())[0]["mem_used"] == 74 * GIB
 
 
 def test_unsupported_fields_are_absent_not_zero_and_logged_once(caplog):
     gpu = FakeGpu("GPU-0", unsupported={"nvmlDeviceGetPowerUsage", "nvmlDeviceGetTotalEnergyConsumption"})
     gpu_sampler, _ = sampler([gpu])
+    inv = gpu_sampler.inventory()
     with caplog.at_level(logging.INFO, logger="rightsizer.agent.nvml"):
-        first = gpu_sampler.sample(["GPU-0"])[0]
-        second = gpu_sampler.sample(["GPU-0"])[0]
+        first = gpu_sampler.sample(inv)[0]
+        second = gpu_sampler.sample(inv)[0]
     for reading in (first, second):
         assert "power_w" not in reading and "energy_j" not in reading
         assert reading["util_pct"] == 35.0
@@ -53,11 +54,11 @@ def test_unsupported_fields_are_absent_not_zero_and_logged_once(caplog):
 def test_a_lost_gpu_does_not_hide_the_others(caplog):
     gpus = [FakeGpu("GPU-0"), FakeGpu("GPU-1"), FakeGpu("GPU-2")]
     gpu_sampler, _ = sampler(gpus)
-    uuids = [g["uuid"] for g in gpu_sampler.inventory()]
+    inv = gpu_sampler.inventory()
     gpus[1].lost = True
     with caplog.at_level(logging.WARNING):
-        readings = gpu_sampler.sample(uuids)
-        gpu_sampler.sample(uuids)
+        readings = gpu_sampler.sample(inv)
+        gpu_sampler.sample(inv)
     assert [r["uuid"] for r in readings] == ["GPU-0", "GPU-2"]
     assert sum("gpu_error" in r.message for r in caplog.records) == 1  # logged once, not per sample
 
@@ -66,7 +67,7 @@ def test_no_driver_means_zero_gpus_and_one_line(caplog):
     with caplog.at_level(logging.INFO, logger="rightsizer.agent.nvml"):
         gpu_sampler, nvml = sampler([FakeGpu("GPU-0")], init_error=pynvml.NVML_ERROR_DRIVER_NOT_LOADED)
     assert not nvml.available and "Driver Not Loaded" in nvml.reason
-    assert gpu_sampler.inventory() == [] and gpu_sampler.sample([]) == []
+    assert gpu_sampler.inventory() == [] and gpu_sampler.sample(gpu_sampler.inventory()) == []
     assert len(caplog.records) == 1
 
 
@@ -84,7 +85,7 @@ def test_real_pynvml_on_a_machine_without_a_gpu():
 
 def test_processes_with_their_gpu_memory():
     gpu_sampler, _ = sampler([FakeGpu("GPU-0", processes=[(4242, 70 * GIB), (4243, None)])])
-    assert gpu_sampler.processes(["GPU-0"]) == [
+    assert gpu_sampler.processes(gpu_sampler.inventory()) == [
         {"gpu_uuid": "GPU-0", "pid": 4242, "gpu_mem_used": 70 * GIB},
         {"gpu_uuid": "GPU-0", "pid": 4243, "gpu_mem_used": None},
     ]
@@ -97,10 +98,19 @@ def test_handles_are_kept_and_nvml_initialised_once():
     mod.nvmlInit = lambda: inits.append(1) or original()
     gpu_sampler = GpuSampler(Nvml(mod))
     for _ in range(3):
-        gpu_sampler.sample(["GPU-0"])
+        gpu_sampler.sample(gpu_sampler.inventory())
     assert inits == [1]
 
 
 def test_mig_mode_reported():
     gpu_sampler, _ = sampler([FakeGpu("GPU-0", mig=(1, 1))])
     assert gpu_sampler.inventory()[0]["mig_mode"] is True
+
+
+def test_a_gpu_lost_before_the_inventory_does_not_shift_the_others():
+    gpus = [FakeGpu("GPU-0"), FakeGpu("GPU-1", lost=True), FakeGpu("GPU-2", util_gpu=88)]
+    gpu_sampler, _ = sampler(gpus)
+    inv = gpu_sampler.inventory()
+    assert [(g["uuid"], g["index"]) for g in inv] == [("GPU-0", 0), ("GPU-2", 2)]
+    readings = {r["uuid"]: r for r in gpu_sampler.sample(inv)}
+    assert readings["GPU-2"]["util_pct"] == 88.0  # GPU-2's own numbers, not GPU-1's slot
