@@ -120,12 +120,12 @@ def _postgres_sql() -> str:
 
 
 def _insert_portable(rows: list[list[tuple]]) -> int:
-    accepted = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        for i, ((model, key, columns), table) in enumerate(zip(TABLES, rows, strict=True)):
-            inserted = _insert_values(cursor, model, key, columns, table, returning=i == 0)
-            accepted += inserted
-    return accepted
+        counts = [
+            _insert_values(cursor, model, key, columns, table, returning=i == 0)
+            for i, ((model, key, columns), table) in enumerate(zip(TABLES, rows, strict=True))
+        ]
+    return counts[0]  # new host rows: the samples this batch added
 
 
 def _insert_values(cursor, model, key: str, columns, table: list[tuple], returning: bool) -> int:
