@@ -160,8 +160,15 @@ INGEST_RATE_LIMIT_PER_MIN = env_int("RIGHTSIZER_INGEST_RATE_LIMIT_PER_MIN", 120,
 LAST_SEEN_RESOLUTION_S = env_int("RIGHTSIZER_LAST_SEEN_RESOLUTION_S", 60, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 
-# --- Retention.
+# --- Rollups and retention (per tier).
 RETENTION_RAW_DAYS = env_int("RIGHTSIZER_RETENTION_RAW_DAYS", 14, minimum=1)
+RETENTION_5M_DAYS = env_int("RIGHTSIZER_RETENTION_5M_DAYS", 90, minimum=1)
+RETENTION_1H_DAYS = env_int("RIGHTSIZER_RETENTION_1H_DAYS", 730, minimum=1)
+# A 5-minute period is rolled once it ended this long ago (agents push every 30 s
+# by default); samples that arrive later mark their host for a re-roll.
+ROLLUP_GRACE_S = env_int("RIGHTSIZER_ROLLUP_GRACE_S", 180, minimum=0)
+# A sample covers the time since the previous one, up to this; a longer gap is missing data.
+ROLLUP_MAX_GAP_S = env_int("RIGHTSIZER_ROLLUP_MAX_GAP_S", 900, minimum=1)
 
 # --- Celery: every setting here, under the CELERY_ prefix.
 if REDIS_URL:
@@ -191,9 +198,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    # Drop raw samples past RIGHTSIZER_RETENTION_RAW_DAYS; daily, off the hour.
-    "prune-raw-samples": {
-        "task": "telemetry.tasks.prune_raw_samples",
+    # Roll closed 5-minute periods and hours; re-roll hosts whose samples came late.
+    "roll-up": {
+        "task": "telemetry.tasks.roll_up",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 90},
+    },
+    # Prune raw samples, 5-minute and hourly rollups past their retention; daily, off the hour.
+    "apply-retention": {
+        "task": "telemetry.tasks.apply_retention",
         "schedule": crontab(minute=17, hour=3),
         "options": {"expires": 36 * 3600},
     },

@@ -21,6 +21,7 @@ from telemetry.errors import ApiError
 from telemetry.inventory import InventoryIds, fingerprint, sync_inventory
 from telemetry.models import AgentToken, Host
 from telemetry.ratelimit import check_rate
+from telemetry.rollups import mark_late
 from telemetry.schema import IngestBatch
 from telemetry.sql import fetch_row
 from telemetry.store import store_samples
@@ -55,7 +56,11 @@ def _ingest(request: HttpRequest) -> JsonResponse:
     )
     check_rate(agent.token_id, batch.host.machine_id, settings.INGEST_RATE_LIMIT_PER_MIN, now_s)
     now = datetime.fromtimestamp(now_s, tz=UTC)
-    accepted = store_samples(batch, _inventory_ids(batch, agent.token_id, now), body)
+    ids = _inventory_ids(batch, agent.token_id, now)
+    accepted = store_samples(batch, ids, body)
+    oldest = min(s.ts for s in batch.samples) if batch.samples else now_s
+    if accepted and oldest < now_s - settings.ROLLUP_GRACE_S:
+        mark_late(ids.host_id, datetime.fromtimestamp(oldest, tz=UTC))
     _touch_token(agent.token_id, agent.last_used_at, now)
     return JsonResponse({"accepted": accepted, "duplicates": len(batch.samples) - accepted}, status=202)
 

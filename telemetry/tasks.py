@@ -7,24 +7,47 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from telemetry.models import Gpu, GpuSample, Host, HostSample, InferenceServer, ServerSample
+from telemetry.models import (
+    Gpu,
+    GpuRollup,
+    GpuSample,
+    Host,
+    HostRollup,
+    HostSample,
+    InferenceServer,
+    ServerRollup,
+    ServerSample,
+)
+from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
+from telemetry.rollups import run_rollups
 
 log = logging.getLogger(__name__)
 
+ENTITIES = ((Host, "host_id"), (Gpu, "gpu_id"), (InferenceServer, "server_id"))
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def prune_raw_samples() -> int:
-    """Delete raw samples older than RETENTION_RAW_DAYS. Safe to run twice."""
-    cutoff = timezone.now() - timedelta(days=settings.RETENTION_RAW_DAYS)
+def roll_up() -> dict[str, int]:
+    """Roll closed 5-minute periods and hours, and re-roll hosts with late samples. Idempotent."""
+    return run_rollups()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def apply_retention() -> int:
+    """Prune every tier past its retention (raw, 5 min, 1 h). Safe to run twice."""
+    now = timezone.now()
+    tiers = [
+        ((HostSample, GpuSample, ServerSample), {}, settings.RETENTION_RAW_DAYS),
+        ((HostRollup, GpuRollup, ServerRollup), {"period_s": PERIOD_5M}, settings.RETENTION_5M_DAYS),
+        ((HostRollup, GpuRollup, ServerRollup), {"period_s": PERIOD_1H}, settings.RETENTION_1H_DAYS),
+    ]
     total = 0
-    # One entity at a time, so each DELETE walks the (entity, ts) index instead
-    # of scanning the table, and holds its locks briefly.
-    for sample_model, key, entity_model in (
-        (HostSample, "host_id", Host),
-        (GpuSample, "gpu_id", Gpu),
-        (ServerSample, "server_id", InferenceServer),
-    ):
-        for entity_id in entity_model.objects.values_list("pk", flat=True).iterator():
-            total += sample_model.objects.filter(**{key: entity_id, "ts__lt": cutoff}).delete()[0]
-    log.info("event=raw_samples_pruned rows=%d cutoff=%s", total, cutoff.isoformat())
+    for models, extra, days in tiers:
+        cutoff = now - timedelta(days=days)
+        # One entity at a time, so each DELETE walks the (entity, …, ts) key
+        # instead of scanning the table, and holds its locks briefly.
+        for model, (entity_model, key) in zip(models, ENTITIES, strict=True):
+            for entity_id in entity_model.objects.values_list("pk", flat=True).iterator():
+                total += model.objects.filter(**{key: entity_id, "ts__lt": cutoff, **extra}).delete()[0]
+    log.info("event=retention_applied rows=%d", total)
     return total

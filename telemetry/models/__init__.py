@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 from telemetry.models.inventory import Gpu, Host, InferenceServer
+from telemetry.models.rollups import GpuRollup, HostRollup, RollupCursor, ServerRollup
 from telemetry.models.samples import GpuSample, HostSample, ServerSample
 from telemetry.models.tokens import AgentToken
 
-__all__ = ["AgentToken", "Gpu", "GpuSample", "Host", "HostSample", "InferenceServer", "ServerSample"]
+__all__ = [
+    "AgentToken", "Gpu", "GpuRollup", "GpuSample", "Host", "HostRollup", "HostSample", "InferenceServer",
+    "RollupCursor", "ServerRollup", "ServerSample",
+]  # fmt: skip

@@ -32,6 +32,9 @@ class Host(models.Model):
     inventory_ids = models.JSONField(default=dict, blank=True, editable=False)
     # The GPU processes of the latest inventory change: [{gpu_uuid, pid, name, cmdline, gpu_mem_used}].
     gpu_processes = models.JSONField(default=list, blank=True, editable=False)
+    # The oldest sample that arrived after the rollup passed its period; the
+    # rollup task re-rolls this host from there and clears it.
+    rollup_dirty_from = models.DateTimeField(null=True, blank=True, editable=False)
     agent_token = models.ForeignKey(
         "telemetry.AgentToken", null=True, blank=True, on_delete=models.SET_NULL, editable=False
     )

@@ -9,7 +9,7 @@ from celery.contrib.testing.worker import start_worker
 
 from rightsizer.celery import app
 from telemetry.models import HostSample
-from telemetry.tasks import prune_raw_samples
+from telemetry.tasks import apply_retention
 from tests.batches import batch, post
 
 
@@ -20,7 +20,7 @@ def test_prune_task_runs_on_a_worker_through_redis(client, agent_token, redis_ur
     post(client, agent_token[1], batch(n_samples=2, start=time.time() - 2 * 86400))
     post(client, agent_token[1], batch(n_samples=1))
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        prune_raw_samples.delay()
+        apply_retention.delay()
         deadline = time.monotonic() + 20
         while HostSample.objects.count() != 1 and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from telemetry.models import GpuSample, HostSample, ServerSample
-from telemetry.tasks import prune_raw_samples
+from telemetry.tasks import apply_retention
 from tests.batches import batch, post
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,6 @@ def test_prune_drops_only_samples_past_retention(client, agent_token, settings):
     post(client, raw, batch(n_samples=2, start=time.time() - 3 * 86400))  # past retention
     post(client, raw, batch(n_samples=3, start=time.time() - 86400))  # kept
     assert HostSample.objects.count() == 5
-    assert prune_raw_samples() == 2 * 3  # host + GPU + server rows of two samples
+    assert apply_retention() == 2 * 3  # host + GPU + server rows of two samples
     assert (HostSample.objects.count(), GpuSample.objects.count(), ServerSample.objects.count()) == (3, 3, 3)
-    assert prune_raw_samples() == 0  # safe to run twice
+    assert apply_retention() == 0  # safe to run twice
