@@ -52,6 +52,9 @@ class HostRollup(Rollup):
     net_tx_bps_mean = models.FloatField(null=True)
     net_tx_bps_max = models.FloatField(null=True)
 
+    def __str__(self) -> str:
+        return f"host {self.host_id} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"
+
 
 class GpuRollup(Rollup):
     pk = models.CompositePrimaryKey("gpu", "period_s", "ts")
@@ -63,6 +66,9 @@ class GpuRollup(Rollup):
     power_w_mean = models.FloatField(null=True)
     power_w_max = models.FloatField(null=True)
     temp_c_max = models.FloatField(null=True)
+
+    def __str__(self) -> str:
+        return f"gpu {self.gpu_id} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"
 
 
 class ServerRollup(Rollup):
@@ -85,6 +91,9 @@ class ServerRollup(Rollup):
     requests_ps_mean = models.FloatField(null=True)
     requests_ps_max = models.FloatField(null=True)
     queue_time_ms_mean = models.FloatField(null=True)
+
+    def __str__(self) -> str:
+        return f"server {self.server_id} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"
 
 
 # Histograms of the percentage-type values, in seconds per bucket.
