@@ -43,15 +43,17 @@ class Archetype:
     batch_size_peak: float | None = None
     mem_held: float = 0.9  # share of GPU memory held (vLLM reserves ~90%)
     cpu_peak: float = 30.0
+    serves: bool = True  # False: the server is up and loaded, but no request arrives
+    noise_sd: float = 1.5  # utilization noise, percentage points
 
 
 ARCHETYPES = [
     Archetype("chat-diurnal", "a10g", 1, "vllm", "meta-llama/Llama-3.1-8B-Instruct", peak_util=75, night_util=10),
-    Archetype("idle-gpu", "a100", 1, "vllm", "mistralai/Mistral-7B-Instruct-v0.3", peak_util=0.5, night_util=0.5,
-              kv_peak=0, mem_held=0.9),
+    Archetype("idle-gpu", "a100", 1, "vllm", "mistralai/Mistral-7B-Instruct-v0.3", peak_util=0.3, night_util=0.3,
+              kv_peak=0, mem_held=0.9, serves=False, noise_sd=0.3),
     Archetype("oversized", "h100", 8, "vllm", "meta-llama/Llama-3.1-8B-Instruct", peak_util=9, night_util=3,
               kv_peak=4),
-    Archetype("llama70b-bf16", "a100", 4, "vllm", "meta-llama/Llama-3.1-70B-Instruct", peak_util=45,
+    Archetype("llama70b-bf16", "a100", 4, "vllm", "meta-llama/Llama-3.1-70B-Instruct", peak_util=30,
               night_util=12, kv_peak=35),
     Archetype("batching-limited", "a100", 1, "vllm", "Qwen/Qwen2.5-7B-Instruct", max_batch=4, peak_util=30,
               night_util=20, kv_peak=8, waiting_peak=25, batch_size_peak=4),
@@ -64,10 +66,10 @@ ARCHETYPES = [
 ]  # fmt: skip
 
 
-def diurnal(ts: float, peak: float, night: float, rng: random.Random) -> float:
+def diurnal(ts: float, peak: float, night: float, rng: random.Random, noise_sd: float = 1.5) -> float:
     hour = (ts % 86400) / 3600
     day = max(0.0, math.sin(math.pi * (hour - 6) / 14)) if 6 <= hour <= 20 else 0.0
-    return max(0.0, min(100.0, night + (peak - night) * day + rng.gauss(0, 1.5)))
+    return max(0.0, min(100.0, night + (peak - night) * day + rng.gauss(0, noise_sd)))
 
 
 def inventory(h: int, arch: Archetype) -> dict[str, Any]:
@@ -93,8 +95,8 @@ def inventory(h: int, arch: Archetype) -> dict[str, Any]:
 
 
 def sample(ts: float, inv: dict[str, Any], arch: Archetype, rng: random.Random) -> dict[str, Any]:
-    util = diurnal(ts, arch.peak_util, arch.night_util, rng)
-    share = util / max(arch.peak_util, 1e-6)
+    util = diurnal(ts, arch.peak_util, arch.night_util, rng, arch.noise_sd)
+    share = util / max(arch.peak_util, 1e-6) if arch.serves else 0.0
     out: dict[str, Any] = {
         "ts": round(ts, 3), "cpu_pct": round(min(100, arch.cpu_peak * (0.3 + 0.7 * share)), 2),
         "mem_used": int(48 * GIB * (0.8 + 0.2 * share)), "mem_available": int(200 * GIB),

@@ -6,6 +6,7 @@ on-disk broker under var/). Production sets DATABASE_URL and REDIS_URL.
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -29,6 +30,25 @@ def _secret_key() -> str:
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _recommender_thresholds(raw: str) -> dict[str, float]:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from recommender.thresholds import DEFAULTS
+
+    if not raw:
+        return dict(DEFAULTS)
+    try:
+        overrides = json.loads(raw)
+        unknown = sorted(set(overrides) - set(DEFAULTS)) if isinstance(overrides, dict) else ["(not an object)"]
+        if unknown or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in overrides.values()):
+            raise ValueError(f"unknown keys {unknown}" if unknown else "values must be numbers")
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"RIGHTSIZER_RECOMMENDER_THRESHOLDS is not a JSON object of numbers over {', '.join(DEFAULTS)}: {exc}"
+        ) from None
+    return {**DEFAULTS, **overrides}
 
 
 SECRET_KEY = _secret_key()
@@ -170,6 +190,16 @@ ROLLUP_GRACE_S = env_int("RIGHTSIZER_ROLLUP_GRACE_S", 180, minimum=0)
 # A sample covers the time since the previous one, up to this; a longer gap is missing data.
 ROLLUP_MAX_GAP_S = env_int("RIGHTSIZER_ROLLUP_MAX_GAP_S", 900, minimum=1)
 
+# --- Recommender: rule thresholds (recommender/thresholds.py lists them), savings.
+# RIGHTSIZER_RECOMMENDER_THRESHOLDS takes a JSON object of the keys to change, e.g.
+# {"target_util_pct": 60}; per deployment, the admin's "Deployment thresholds".
+RECOMMENDER_THRESHOLDS = _recommender_thresholds(env_str("RIGHTSIZER_RECOMMENDER_THRESHOLDS"))
+GRID_KG_CO2_PER_KWH = env_float("RIGHTSIZER_GRID_KG_CO2_PER_KWH", 0.4, minimum=0.0)
+# CPU-only hosts without a price of their own: AWS m7i.large, $0.1008/h for 2 vCPU and 8 GiB, us-east-1 on-demand.
+VCPU_HOURLY_USD = env_float("RIGHTSIZER_VCPU_HOURLY_USD", 0.0504, minimum=0.0)
+# A dismissed recommendation comes back when its monthly saving moves by more than this share.
+RECOMMENDER_MATERIAL_CHANGE = env_float("RIGHTSIZER_RECOMMENDER_MATERIAL_CHANGE", 0.25, minimum=0.0)
+
 # --- Celery: every setting here, under the CELERY_ prefix.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -203,6 +233,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telemetry.tasks.roll_up",
         "schedule": crontab(),  # every minute
         "options": {"expires": 90},
+    },
+    # Run the rules over the window and update the recommendations; hourly, after
+    # the hour's rollup (ROLLUP_GRACE_S) is in.
+    "analyze": {
+        "task": "recommender.tasks.analyze",
+        "schedule": crontab(minute=7),
+        "options": {"expires": 90 * 60},
     },
     # Prune raw samples, 5-minute and hourly rollups past their retention; daily, off the hour.
     "apply-retention": {

@@ -1,0 +1,224 @@
+"""From the hourly rollups of the window to findings: load per host in chunks, run the rules, resolve.
+
+Memory stays bounded: the rollup rows are summed in SQL (histograms add), and
+the only per-hour rows read are each chunk's deployment load and server queues.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Case, F, FloatField, Max, Q, Sum, When
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from recommender import rules
+from recommender.catalog import match_gpu_type, match_model
+from recommender.findings import DeploymentStats, Finding, GpuStats, GpuTypeInfo, HostStats, ServerStats
+from recommender.models import DeploymentThresholds, GpuType, HostPrice, ModelSpec
+from recommender.thresholds import merged
+from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
+from telemetry.models.rollups import PERIOD_1H, histogram_fields
+from telemetry.rollups import floor_to
+
+log = logging.getLogger(__name__)
+CHUNK_HOSTS = 200
+
+
+def type_info(t: GpuType) -> GpuTypeInfo:
+    return GpuTypeInfo(t.name, t.memory_bytes, t.memory_bandwidth_gbps, t.tdp_w, t.tflops_16bit, t.bf16, t.fp8,
+                       t.int8, t.price_usd, t.price_label, t.vendor, t.consumer)  # fmt: skip
+
+
+def _wmean(column: str) -> dict:
+    """Time-weighted mean of a `<metric>_mean` column over rows, as two sums divided in Python."""
+    return {
+        f"{column}__w": Sum(F(column) * F("covered_s"), output_field=FloatField()),
+        f"{column}__c": Sum(Case(When(**{f"{column}__isnull": False}, then=F("covered_s")), output_field=FloatField())),
+    }
+
+
+def _mean(row: dict, column: str) -> float | None:
+    weight = row.get(f"{column}__c")
+    return row[f"{column}__w"] / weight if weight else None
+
+
+def _hist(row: dict, prefix: str) -> list[float]:
+    return [float(row[name] or 0) for name in histogram_fields(prefix)]
+
+
+def _hist_sums(prefix: str) -> dict:
+    return {name: Sum(name) for name in histogram_fields(prefix)}
+
+
+class Analysis:
+    def __init__(self, now: datetime | None = None):
+        self.now = now or timezone.now()
+        self.base = settings.RECOMMENDER_THRESHOLDS
+        self.hi = floor_to(self.now, PERIOD_1H)
+        self.lo = self.hi - timedelta(days=self.base["window_days"])
+        self.window_s = (self.hi - self.lo).total_seconds()
+        self.types = list(GpuType.objects.all())
+        self.catalog = [type_info(t) for t in self.types]
+        self.specs = list(ModelSpec.objects.all())
+        self.overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
+        self.deployments: dict[str, DeploymentStats] = {}
+
+    def th(self, deployment: str) -> dict[str, float]:
+        return merged(self.base, self.overrides.get(deployment))
+
+    def run(self) -> list[Finding]:
+        findings: list[Finding] = []
+        for hosts in self._chunks():
+            for host in hosts:
+                for rule in rules.HOST_RULES:
+                    findings += rule(host)
+        for dep in self.deployments.values():
+            for rule in rules.DEPLOYMENT_RULES:
+                findings += rule(dep) if rule.__module__.endswith("scale_down") else rule(dep, self.catalog)
+        return rules.resolve(findings)
+
+    def _chunks(self) -> Iterator[list[HostStats]]:
+        ids = list(Host.objects.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), CHUNK_HOSTS):
+            yield self._load(ids[start : start + CHUNK_HOSTS])
+
+    def _window(self, **extra) -> Q:
+        return Q(period_s=PERIOD_1H, ts__gte=self.lo, ts__lt=self.hi, **extra)
+
+    def _load(self, ids: list[int]) -> list[HostStats]:
+        prices = dict(HostPrice.objects.filter(host_id__in=ids).values_list("host_id", "hourly_usd"))
+        hosts: dict[int, HostStats] = {}
+        gpus_by_host: dict[int, int] = {}
+        for g in Gpu.objects.filter(host_id__in=ids, active=True).values("host_id"):
+            gpus_by_host[g["host_id"]] = gpus_by_host.get(g["host_id"], 0) + 1
+        servers = list(InferenceServer.objects.filter(host_id__in=ids, active=True).prefetch_related("gpus"))
+        first_model = {}
+        for s in servers:
+            first_model.setdefault(s.host_id, s.model)
+        for h in Host.objects.filter(pk__in=ids):
+            deployment = h.deployment or first_model.get(h.pk) or h.hostname
+            hosts[h.pk] = HostStats(h.pk, h.hostname, h.machine_id, deployment, h.cpu_count, h.mem_total_bytes,
+                                    prices.get(h.pk), self.th(deployment), self.window_s)  # fmt: skip
+        self._load_host_rollups(hosts)
+        self._load_gpus(hosts, prices, gpus_by_host)
+        self._load_servers(hosts, servers)
+        self._load_deployment_load(hosts)
+        for host in hosts.values():
+            self.deployments.setdefault(
+                host.deployment, DeploymentStats(host.deployment, host.th, self.window_s)
+            ).hosts.append(host)
+        return list(hosts.values())
+
+    def _load_host_rollups(self, hosts: dict[int, HostStats]) -> None:
+        rows = (
+            HostRollup.objects.filter(self._window(host_id__in=list(hosts)))
+            .values("host_id")
+            .annotate(
+                covered=Sum("covered_s"),
+                cpu_max=Max("cpu_pct_max"),
+                mem_max=Max("mem_used_bytes_max"),
+                **_hist_sums("cpu"),
+            )  # fmt: skip
+        )
+        for row in rows:
+            host = hosts[row["host_id"]]
+            host.covered_s, host.cpu_max, host.mem_used_max = row["covered"] or 0.0, row["cpu_max"], row["mem_max"]
+            host.cpu_hist = _hist(row, "cpu")
+
+    def _load_gpus(self, hosts: dict[int, HostStats], prices: dict[int, float], counts: dict[int, int]) -> None:
+        by_id: dict[int, GpuStats] = {}
+        for g in Gpu.objects.filter(host_id__in=list(hosts), active=True).order_by("host_id", "index"):
+            gpu_type = match_gpu_type(g.name, g.memory_total_bytes, self.types)
+            host_price = prices.get(g.host_id)
+            if host_price is not None:
+                price, label = host_price / counts[g.host_id], f"${host_price:.2f}/h for the host (your price)"
+            elif gpu_type is not None:
+                price, label = gpu_type.price_usd, gpu_type.price_label
+            else:
+                price, label = None, f"no price: {g.name} is not in the GPU catalog"
+            info = type_info(gpu_type) if gpu_type else None
+            stats = GpuStats(g.pk, g.uuid, g.index, g.name, g.memory_total_bytes, info, price, label)
+            hosts[g.host_id].gpus.append(stats)
+            by_id[g.pk] = stats
+        rows = (
+            GpuRollup.objects.filter(self._window(gpu_id__in=list(by_id)))
+            .values("gpu_id")
+            .annotate(
+                covered=Sum("covered_s"),
+                util_max=Max("util_pct_max"),
+                mem_max=Max("mem_used_bytes_max"),
+                **_wmean("util_pct_mean"),
+                **_wmean("power_w_mean"),
+                **_hist_sums("util"),
+            )  # fmt: skip
+        )
+        for row in rows:
+            gpu = by_id[row["gpu_id"]]
+            gpu.covered_s, gpu.util_max, gpu.mem_used_max = row["covered"] or 0.0, row["util_max"], row["mem_max"]
+            gpu.util_mean, gpu.power_mean_w = _mean(row, "util_pct_mean"), _mean(row, "power_w_mean")
+            gpu.util_hist = _hist(row, "util")
+
+    def _load_servers(self, hosts: dict[int, HostStats], servers: list[InferenceServer]) -> None:
+        by_id: dict[int, ServerStats] = {}
+        for s in servers:
+            stats = ServerStats(s.pk, s.server_id, s.kind, s.model, s.dtype, s.quantization, s.tensor_parallel or 1,
+                                s.max_batch_size, [g.pk for g in s.gpus.all()],
+                                match_model(s.model, self.specs))  # fmt: skip
+            hosts[s.host_id].servers.append(stats)
+            by_id[s.pk] = stats
+        rows = (
+            ServerRollup.objects.filter(self._window(server_id__in=list(by_id)))
+            .values("server_id")
+            .annotate(
+                covered=Sum("covered_s"),
+                kv_max=Max("kv_cache_pct_max"),
+                preempted=Sum("preempted_sum"),
+                requests_max=Max("requests_ps_max"),
+                gen_max=Max("gen_tps_max"),
+                **_wmean("running_mean"),
+                **_wmean("waiting_mean"),
+                **_wmean("batch_size_mean"),
+                **_wmean("gen_tps_mean"),
+                **_hist_sums("kv"),
+            )  # fmt: skip
+        )
+        for row in rows:
+            s = by_id[row["server_id"]]
+            s.covered_s, s.kv_max, s.preempted_sum = row["covered"] or 0.0, row["kv_max"], row["preempted"]
+            s.requests_ps_max, s.gen_tps_max = row["requests_max"], row["gen_max"]
+            s.running_mean, s.waiting_mean = _mean(row, "running_mean"), _mean(row, "waiting_mean")
+            s.batch_mean, s.gen_tps_mean = _mean(row, "batch_size_mean"), _mean(row, "gen_tps_mean")
+            s.kv_hist = _hist(row, "kv")
+        # The queue as the hours saw it: the p95 of hourly means, and how many hours had traffic.
+        hourly: dict[int, list[tuple[float, bool]]] = {}
+        busy = Q(requests_ps_mean__gt=0) | Q(gen_tps_mean__gt=0) | Q(running_mean__gt=0)
+        for server_id, waiting, is_busy in (
+            ServerRollup.objects.filter(self._window(server_id__in=list(by_id)))
+            .annotate(is_busy=Case(When(busy, then=1), default=0))
+            .values_list("server_id", "waiting_mean", "is_busy")
+        ):
+            hourly.setdefault(server_id, []).append((waiting or 0.0, bool(is_busy)))
+        for server_id, hours in hourly.items():
+            waits = sorted(w for w, _ in hours)
+            by_id[server_id].waiting_p95_hourly = waits[max(0, math.ceil(0.95 * len(waits)) - 1)]
+            by_id[server_id].busy_hours_share = sum(b for _, b in hours) / len(hours)
+
+    def _load_deployment_load(self, hosts: dict[int, HostStats]) -> None:
+        """Σ of the GPUs' hourly mean utilization, per deployment and hour."""
+        rows = (
+            GpuRollup.objects.filter(self._window(gpu__host_id__in=list(hosts), gpu__active=True))
+            .values("gpu__host_id", "ts")
+            .annotate(load=Sum(Cast("util_pct_mean", FloatField())))
+            .values_list("gpu__host_id", "ts", "load")
+        )
+        for host_id, ts, load in rows:
+            host = hosts[host_id]
+            dep = self.deployments.setdefault(host.deployment, DeploymentStats(host.deployment, host.th,
+                                                                               self.window_s))  # fmt: skip
+            key = int(ts.timestamp())
+            dep.load_by_hour[key] = dep.load_by_hour.get(key, 0.0) + (load or 0.0)
