@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from recommender.api import router as recommendations_router
 from telemetry.api import EXTRA_SCHEMAS
 from telemetry.api import router as ingest_router
+from telemetry.readapi import router as hosts_router
 
 
 class RightsizerApi(NinjaAPI):
@@ -34,3 +36,5 @@ api = RightsizerApi(
     openapi_url="/openapi.json",
 )
 api.add_router("/", ingest_router)
+api.add_router("/", hosts_router)
+api.add_router("/", recommendations_router)

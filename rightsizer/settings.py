@@ -177,6 +177,8 @@ INGEST_MAX_FUTURE_S = env_float("RIGHTSIZER_INGEST_MAX_FUTURE_S", 300.0, minimum
 # Pushes per minute allowed for one (agent token, host); 0 turns the limit off.
 INGEST_RATE_LIMIT_PER_MIN = env_int("RIGHTSIZER_INGEST_RATE_LIMIT_PER_MIN", 120, minimum=0)
 # Host.last_seen and AgentToken.last_used_at are written at most this often.
+# A host not heard from for this long shows as offline.
+HOST_OFFLINE_AFTER_S = env_int("RIGHTSIZER_HOST_OFFLINE_AFTER_S", 300, minimum=30)
 LAST_SEEN_RESOLUTION_S = env_int("RIGHTSIZER_LAST_SEEN_RESOLUTION_S", 60, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 

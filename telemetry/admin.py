@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from telemetry.models import AgentToken, Gpu, Host, InferenceServer
+from telemetry.models import AgentToken, ApiToken, Gpu, Host, InferenceServer
 
 
 @admin.register(AgentToken)
@@ -55,3 +55,18 @@ class InferenceServerAdmin(admin.ModelAdmin):
     list_display = ["server_id", "host", "kind", "model", "dtype", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["server_id", "model", "host__hostname"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created by manage.py create_api_token (or Settings), so the secret is shown once
+
+    @admin.action(description="Revoke the selected API tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            token.revoke()
