@@ -161,7 +161,7 @@ def report(args, now: datetime, hour: datetime) -> None:
     kinds = dict(Recommendation.objects.values_list("kind").annotate(n=django_count()).values_list("kind", "n"))
     print(f"raw GPU samples in the hour: {raw_rows:,}; GPU rollup rows: {rollup_rows:,}")
     print(f"rollup of the hour (raw → 5 min → 1 h): {rollup_s:.1f} s")
-    print(f"analysis of {args.days} days ({counts['findings']} findings, {counts['opened']} opened): {analysis_s:.1f} s")
+    print(f"analysis of {args.days} days ({counts['findings']} findings): {analysis_s:.1f} s")
     print(f"total: {rollup_s + analysis_s:.1f} s (target < 60 s)")
     print(f"peak RSS: {rss_before:.0f} MB after seeding, {rss_after:.0f} MB after rollup + analysis")
     print(f"recommendations by kind: {kinds}")
