@@ -247,7 +247,7 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {
         "task": "telemetry.tasks.apply_retention",
         "schedule": crontab(minute=17, hour=3),
-        "options": {"expires": 36 * 3600},
+        "options": {"expires": 36 * 3600},  # 1.5 days
     },
 }
 

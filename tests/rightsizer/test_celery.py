@@ -25,3 +25,18 @@ def test_prune_task_runs_on_a_worker_through_redis(client, agent_token, redis_ur
         while HostSample.objects.count() != 1 and time.monotonic() < deadline:
             time.sleep(0.1)
     assert HostSample.objects.count() == 1
+
+
+def test_the_beat_schedule_names_real_tasks_with_expiry_near_one_and_a_half_intervals():
+    from django.conf import settings
+
+    app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert {e["task"] for e in schedule.values()} == {
+        "telemetry.tasks.roll_up", "recommender.tasks.analyze", "telemetry.tasks.apply_retention",
+    }  # fmt: skip
+    for entry in schedule.values():
+        assert entry["task"] in app.tasks
+    intervals = {"roll-up": 60, "analyze": 3600, "apply-retention": 86400}
+    for name, interval in intervals.items():
+        assert 1.4 * interval <= schedule[name]["options"]["expires"] <= 1.6 * interval, name
