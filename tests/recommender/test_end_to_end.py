@@ -36,7 +36,8 @@ def _wait(condition, timeout=60.0):
 @pytest.mark.django_db(transaction=True)
 def test_the_fleet_gets_the_expected_advice_and_the_healthy_hosts_none(client, agent_token, redis_url):
     assert app.conf.broker_url == redis_url
-    push_fleet(client, agent_token[1], days=2.0, step_s=300)
+    # Two whole days ending at midnight UTC, so the diurnal phase is the same whenever the test runs.
+    push_fleet(client, agent_token[1], days=2.0, step_s=300, end=time.time() // 86400 * 86400)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         roll_up.delay()
         assert _wait(lambda: GpuRollup.objects.filter(period_s=3600).count() >= 13 * 47)

@@ -134,7 +134,7 @@ def test_a_gap_longer_than_the_limit_is_missing_data(client, agent_token, settin
 
 def test_the_cursor_rolls_only_closed_periods(client, agent_token, settings):
     settings.ROLLUP_GRACE_S = 180
-    now = datetime.fromtimestamp(_hour_ago(0) + 20 * 60, tz=UTC)  # hh:20
+    now = datetime.fromtimestamp(_hour_ago(1) + 20 * 60, tz=UTC)  # hh:20 of the last hour: always past
     post(client, agent_token[1], batch(n_samples=30, start=now.timestamp() - 30 * 60, interval_s=60))
     run_rollups(now=now)
     latest = GpuRollup.objects.filter(period_s=PERIOD_5M).latest("ts").ts
