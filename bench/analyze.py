@@ -142,6 +142,7 @@ def seed(hosts: int, gpus: int, days: int, hour: datetime) -> None:
 
 def report(args, now: datetime, hour: datetime) -> None:
     from django.db import connection
+    from django.db.models import Count
 
     from recommender.models import Recommendation
     from recommender.tasks import run_analysis
@@ -158,19 +159,13 @@ def report(args, now: datetime, hour: datetime) -> None:
     counts = run_analysis(now=now)
     analysis_s = time.monotonic() - t
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kinds = dict(Recommendation.objects.values_list("kind").annotate(n=django_count()).values_list("kind", "n"))
+    kinds = dict(Recommendation.objects.values("kind").annotate(n=Count("pk")).values_list("kind", "n"))
     print(f"raw GPU samples in the hour: {raw_rows:,}; GPU rollup rows: {rollup_rows:,}")
     print(f"rollup of the hour (raw → 5 min → 1 h): {rollup_s:.1f} s")
     print(f"analysis of {args.days} days ({counts['findings']} findings): {analysis_s:.1f} s")
     print(f"total: {rollup_s + analysis_s:.1f} s (target < 60 s)")
     print(f"peak RSS: {rss_before:.0f} MB after seeding, {rss_after:.0f} MB after rollup + analysis")
     print(f"recommendations by kind: {kinds}")
-
-
-def django_count():
-    from django.db.models import Count
-
-    return Count("pk")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ class Analysis:
                     findings += rule(host)
         for dep in self.deployments.values():
             for rule in rules.DEPLOYMENT_RULES:
-                findings += rule(dep) if rule.__module__.endswith("scale_down") else rule(dep, self.catalog)
+                findings += rule(dep, self.catalog)
         return rules.resolve(findings)
 
     def _chunks(self) -> Iterator[list[HostStats]]:
@@ -114,16 +114,22 @@ class Analysis:
             ).hosts.append(host)
         return list(hosts.values())
 
+    def _sums(self, model, key: str, ids, **aggregates):
+        """Per entity, the window's hourly rows summed in SQL: covered seconds plus `aggregates`."""
+        return (
+            model.objects.filter(self._window(**{f"{key}__in": list(ids)}))
+            .values(key)
+            .annotate(covered=Sum("covered_s"), **aggregates)
+        )
+
     def _load_host_rollups(self, hosts: dict[int, HostStats]) -> None:
-        rows = (
-            HostRollup.objects.filter(self._window(host_id__in=list(hosts)))
-            .values("host_id")
-            .annotate(
-                covered=Sum("covered_s"),
-                cpu_max=Max("cpu_pct_max"),
-                mem_max=Max("mem_used_bytes_max"),
-                **_hist_sums("cpu"),
-            )  # fmt: skip
+        rows = self._sums(
+            HostRollup,
+            "host_id",
+            hosts,
+            cpu_max=Max("cpu_pct_max"),
+            mem_max=Max("mem_used_bytes_max"),
+            **_hist_sums("cpu"),
         )
         for row in rows:
             host = hosts[row["host_id"]]
@@ -145,17 +151,15 @@ class Analysis:
             stats = GpuStats(g.pk, g.uuid, g.index, g.name, g.memory_total_bytes, info, price, label)
             hosts[g.host_id].gpus.append(stats)
             by_id[g.pk] = stats
-        rows = (
-            GpuRollup.objects.filter(self._window(gpu_id__in=list(by_id)))
-            .values("gpu_id")
-            .annotate(
-                covered=Sum("covered_s"),
-                util_max=Max("util_pct_max"),
-                mem_max=Max("mem_used_bytes_max"),
-                **_wmean("util_pct_mean"),
-                **_wmean("power_w_mean"),
-                **_hist_sums("util"),
-            )  # fmt: skip
+        rows = self._sums(
+            GpuRollup,
+            "gpu_id",
+            by_id,
+            util_max=Max("util_pct_max"),
+            mem_max=Max("mem_used_bytes_max"),
+            **_wmean("util_pct_mean"),
+            **_wmean("power_w_mean"),
+            **_hist_sums("util"),
         )
         for row in rows:
             gpu = by_id[row["gpu_id"]]
@@ -171,21 +175,19 @@ class Analysis:
                                 match_model(s.model, self.specs))  # fmt: skip
             hosts[s.host_id].servers.append(stats)
             by_id[s.pk] = stats
-        rows = (
-            ServerRollup.objects.filter(self._window(server_id__in=list(by_id)))
-            .values("server_id")
-            .annotate(
-                covered=Sum("covered_s"),
-                kv_max=Max("kv_cache_pct_max"),
-                preempted=Sum("preempted_sum"),
-                requests_max=Max("requests_ps_max"),
-                gen_max=Max("gen_tps_max"),
-                **_wmean("running_mean"),
-                **_wmean("waiting_mean"),
-                **_wmean("batch_size_mean"),
-                **_wmean("gen_tps_mean"),
-                **_hist_sums("kv"),
-            )  # fmt: skip
+        rows = self._sums(
+            ServerRollup,
+            "server_id",
+            by_id,
+            kv_max=Max("kv_cache_pct_max"),
+            preempted=Sum("preempted_sum"),
+            requests_max=Max("requests_ps_max"),
+            gen_max=Max("gen_tps_max"),
+            **_wmean("running_mean"),
+            **_wmean("waiting_mean"),
+            **_wmean("batch_size_mean"),
+            **_wmean("gen_tps_mean"),
+            **_hist_sums("kv"),
         )
         for row in rows:
             s = by_id[row["server_id"]]

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from recommender.findings import Finding
 from recommender.models import Recommendation
@@ -84,8 +85,6 @@ def apply(findings: list[Finding], now: datetime) -> dict[str, int]:
 
 def set_status(rec: Recommendation, status: str, user=None, reason: str = "") -> Recommendation:
     """A person's action: acknowledge, dismiss (with a reason) or reopen."""
-    from django.utils import timezone
-
     if status not in (Status.OPEN, Status.ACKNOWLEDGED, Status.DISMISSED):
         raise ValueError(f"status {status!r} cannot be set by hand: use open, acknowledged or dismissed")
     if status == Status.DISMISSED and not reason.strip():

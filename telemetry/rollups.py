@@ -21,11 +21,21 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from telemetry.histogram import BUCKETS
 from telemetry.models import Gpu, Host, InferenceServer
-from telemetry.models.rollups import HISTOGRAMS, PERIOD_1H, PERIOD_5M, GpuRollup, HostRollup, RollupCursor, ServerRollup
+from telemetry.models.rollups import (
+    HISTOGRAMS,
+    PERIOD_1H,
+    PERIOD_5M,
+    GpuRollup,
+    HostRollup,
+    RollupCursor,
+    ServerRollup,
+    histogram_fields,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +90,7 @@ def _columns(table: Table) -> list[str]:
     cols = [f"{c}_mean" for c in table.means] + [f"{c}_max" for c in table.maxes]
     cols += [f"{c}_sum" for c in table.sums]
     for prefix in table.hist.values():
-        cols += [f"{prefix}_h{i:02d}" for i in range(len(BUCKETS))]
+        cols += histogram_fields(prefix)
     return cols
 
 
@@ -128,16 +138,12 @@ def _hour_sql(table: Table, entity_filter: str) -> str:
         for c in table.means
     ]
     exprs += [f"MAX({c}_max)" for c in table.maxes] + [f"SUM({c}_sum)" for c in table.sums]
-    exprs += [f"SUM({name})" for prefix in table.hist.values() for name in _hist_names(prefix)]
+    exprs += [f"SUM({name})" for prefix in table.hist.values() for name in histogram_fields(prefix)]
     return (
         f"SELECT {e}, {PERIOD_1H}, {_period_start('ts', PERIOD_1H)} AS p, SUM(samples), SUM(covered_s), "
         f"{', '.join(exprs)} FROM {table.rollup._meta.db_table} "
         f"WHERE period_s = {PERIOD_5M} AND ts >= %(lo)s AND ts < %(hi)s{entity_filter} GROUP BY {e}, p"
     )
-
-
-def _hist_names(prefix: str) -> list[str]:
-    return [f"{prefix}_h{i:02d}" for i in range(len(BUCKETS))]
 
 
 def _entity_filter(table: Table, host_id: int | None) -> str:
@@ -221,6 +227,4 @@ def reroll_late_hosts(raw_floor: datetime, done_5m: datetime, done_1h: datetime)
 
 def mark_late(host_id: int, oldest: datetime) -> None:
     """Called by ingest for a batch holding samples the rollup may have passed."""
-    from django.db.models.functions import Coalesce, Least
-
     Host.objects.filter(pk=host_id).update(rollup_dirty_from=Least(Coalesce(F("rollup_dirty_from"), oldest), oldest))

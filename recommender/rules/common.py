@@ -86,7 +86,6 @@ class Sizing:
     deployment: DeploymentStats
     gpu_type: GpuTypeInfo
     gpus: list[GpuStats]
-    host: HostStats  # one host of the deployment, for the server's memory need
     server: ServerStats | None
     need: memory.MemoryNeed | None
     load_p95_units: float
@@ -123,7 +122,7 @@ def sizing(dep: DeploymentStats) -> Sizing | None:
         used = max((g.mem_used_max or 0 for g in gpus), default=0)
         if used:
             need = memory.MemoryNeed(used, 0.0, 0.0, "NVML memory used per GPU (no server metric; an upper bound)")
-    return Sizing(dep, gpus[0].gpu_type, gpus, host, server, need, load_p95, covered)
+    return Sizing(dep, gpus[0].gpu_type, gpus, server, need, load_p95, covered)
 
 
 def gib(value: float) -> str:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from recommender import memory
-from recommender.findings import DeploymentStats, Finding, evidence
+from recommender.findings import DeploymentStats, Finding, GpuTypeInfo, evidence
 from recommender.rules.common import Sizing, gib, need_without_overhead, sizing
 from recommender.savings import confidence, monthly
 
@@ -38,7 +38,8 @@ def right_size(s: Sizing) -> int:
     return min(len(s.gpus), needed_gpus(s.load_p95_units, per_replica(s), s.deployment.th["target_util_pct"]))
 
 
-def check(dep: DeploymentStats) -> list[Finding]:
+def check(dep: DeploymentStats, catalog: list[GpuTypeInfo] = ()) -> list[Finding]:
+    """`catalog` is unused: scale_down stays on the deployment's own GPU type."""
     s = sizing(dep)
     if s is None:
         return []
