@@ -2,10 +2,35 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard import views
+from dashboard.views import fleet, health, hosts, planner, recommendations, settings
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", fleet.overview, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("deployments/", fleet.deployments, name="deployments"),
+    path("deployments/<path:name>/series.json", fleet.deployment_series, name="deployment-series"),
+    path("deployments/<path:name>/", fleet.deployment, name="deployment"),
+    path("hosts/<int:pk>/", hosts.host, name="host"),
+    path("hosts/<int:pk>/series.json", hosts.host_series, name="host-series"),
+    path("recommendations/", recommendations.recommendation_list, name="recommendations"),
+    path("recommendations.csv", recommendations.recommendation_csv, name="recommendations-csv"),
+    path("recommendations/<int:pk>/", recommendations.recommendation_detail, name="recommendation"),
+    path("recommendations/<int:pk>/status", recommendations.recommendation_status, name="recommendation-status"),
+    path(
+        "recommendations/<int:pk>/evidence.json",
+        recommendations.recommendation_evidence,
+        name="recommendation-evidence",
+    ),  # fmt: skip
+    path("planner/", planner.planner, name="planner"),
+    path("settings/", settings.settings_page, name="settings"),
+    path("settings/agent-tokens", settings.agent_token_create, name="agent-token-create"),
+    path("settings/agent-tokens/<int:pk>/revoke", settings.agent_token_revoke, name="agent-token-revoke"),
+    path("settings/api-tokens", settings.api_token_create, name="api-token-create"),
+    path("settings/api-tokens/<int:pk>/revoke", settings.api_token_revoke, name="api-token-revoke"),
+    path("settings/gpu-price", settings.gpu_price, name="gpu-price"),
+    path("settings/host-prices", settings.host_price, name="host-price"),
+    path("settings/host-prices/<int:pk>/delete", settings.host_price_delete, name="host-price-delete"),
+    path("settings/thresholds", settings.thresholds_save, name="thresholds"),
+    path("settings/thresholds/<int:pk>/delete", settings.thresholds_delete, name="thresholds-delete"),
 ]

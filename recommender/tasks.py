@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recommender.analysis import Analysis
 from recommender.lifecycle import apply
+from recommender.summary import summarize
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ def run_analysis(now=None) -> dict[str, int]:
     counts = apply(findings, now)
     log.info("event=analysis_done findings=%d %s seconds=%.1f", len(findings),
              " ".join(f"{k}={v}" for k, v in counts.items()), time.monotonic() - started)  # fmt: skip
+    summarize(now)  # the fleet page's open savings and figures follow the new advice at once
     return {"findings": len(findings), **counts}
 
 
@@ -26,3 +28,9 @@ def run_analysis(now=None) -> dict[str, int]:
 def analyze() -> dict[str, int]:
     """Run every rule over the window and update the recommendations. Idempotent."""
     return run_analysis()
+
+
+@shared_task
+def summarize_fleet() -> int:
+    """Refresh the fleet page's per-host figures (cost, memory need, 24 h utilization). Idempotent."""
+    return summarize()

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.middleware.ViewerTimezone",
 ]
 
 ROOT_URLCONF = "rightsizer.urls"
@@ -244,6 +245,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.analyze",
         "schedule": crontab(minute=7),
         "options": {"expires": 90 * 60},
+    },
+    # The fleet page's per-host figures: cost, memory need, 24 h utilization, energy.
+    "summarize-fleet": {
+        "task": "recommender.tasks.summarize_fleet",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 450},
     },
     # Prune raw samples, 5-minute and hourly rollups past their retention; daily, off the hour.
     "apply-retention": {

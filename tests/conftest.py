@@ -39,6 +39,17 @@ def admin(django_user_model):
 
 
 @pytest.fixture
+def viewer(django_user_model):
+    return django_user_model.objects.create_user("viewer", "viewer@example.com", "viewer-pass-123")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    """An account that exists but was switched off: it cannot log in, so it reads nothing."""
+    return django_user_model.objects.create_user("outsider", "o@example.com", "outsider-pass-123", is_active=False)
+
+
+@pytest.fixture
 def agent_token(db) -> tuple[AgentToken, str]:
     return AgentToken.issue("test fleet")
 

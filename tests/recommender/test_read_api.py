@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def viewer(django_user_model):
-    return django_user_model.objects.create_user("viewer", "viewer@example.com", "viewer-pass-123")
-
-
-@pytest.fixture
 def fleet(client, agent_token):
     for i in range(3):
         gpus = [gpu_info(uuid=f"GPU-{i}-{j}", index=j) for j in range(2)]

@@ -34,9 +34,10 @@ def test_the_beat_schedule_names_real_tasks_with_expiry_near_one_and_a_half_inte
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert {e["task"] for e in schedule.values()} == {
         "telemetry.tasks.roll_up", "recommender.tasks.analyze", "telemetry.tasks.apply_retention",
+        "recommender.tasks.summarize_fleet",
     }  # fmt: skip
     for entry in schedule.values():
         assert entry["task"] in app.tasks
-    intervals = {"roll-up": 60, "analyze": 3600, "apply-retention": 86400}
+    intervals = {"roll-up": 60, "analyze": 3600, "apply-retention": 86400, "summarize-fleet": 300}
     for name, interval in intervals.items():
         assert 1.4 * interval <= schedule[name]["options"]["expires"] <= 1.6 * interval, name

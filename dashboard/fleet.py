@@ -1,0 +1,167 @@
+"""The fleet as the overview and deployment pages read it: one row per host, filters, sorting and totals.
+
+A fixed number of queries whatever the fleet size: hosts with their summary and open
+recommendation count, the first served model per host, GPU counts by type, open savings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from recommender.models import HostSummary, Recommendation
+from telemetry.models import Gpu, Host, InferenceServer
+
+OPEN = ["open", "acknowledged"]
+SORTS = {
+    "hostname": lambda r: r.host.hostname.lower(),
+    "status": lambda r: r.status,
+    "deployment": lambda r: r.deployment.lower(),
+    "gpus": lambda r: r.summary.gpu_count if r.summary else -1,
+    "util": lambda r: _num(r.summary and r.summary.util_mean_pct),
+    "need": lambda r: _num(r.need_pct),
+    "cost": lambda r: _num(r.summary and r.summary.usd_month),
+    "recs": lambda r: r.open_recs,
+    "seen": lambda r: r.host.last_seen.timestamp() if r.host.last_seen else -1.0,
+}
+STATUSES = ["online", "offline", "never seen"]
+
+
+def _num(value: float | None) -> float:
+    return -1.0 if value is None else float(value)
+
+
+@dataclass
+class HostRow:
+    host: Host
+    summary: HostSummary | None
+    deployment: str  # the `deployment` label, else the first served model, else ""
+    status: str  # online, offline or never seen
+    open_recs: int
+
+    @property
+    def need_pct(self) -> float | None:
+        s = self.summary
+        if s is None or s.memory_need_bytes is None or not s.gpu_memory_bytes:
+            return None
+        return 100 * s.memory_need_bytes / s.gpu_memory_bytes
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"{k}={v}" for k, v in sorted(self.host.labels.items())]
+
+
+def online_since(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
+
+
+def deployment_of(host: Host, first_model: str | None) -> str:
+    return host.deployment or first_model or ""
+
+
+def first_models(host_ids: list[int] | None = None) -> dict[int, str]:
+    qs = InferenceServer.objects.filter(active=True).exclude(model="")
+    if host_ids is not None:
+        qs = qs.filter(host_id__in=host_ids)
+    out: dict[int, str] = {}
+    for host_id, model in qs.order_by("host_id", "server_id").values_list("host_id", "model"):
+        out.setdefault(host_id, model)
+    return out
+
+
+def load_rows() -> list[HostRow]:
+    since = online_since()
+    models = first_models()
+    hosts = (
+        Host.objects.select_related("summary")
+        .defer("gpu_processes", "inventory_ids", "inventory_hash")
+        .annotate(open_recs=Count("recommendations", filter=Q(recommendations__status__in=OPEN)))
+        .order_by("hostname", "pk")
+    )
+    rows = []
+    for h in hosts:
+        status = "never seen" if h.last_seen is None else ("online" if h.last_seen >= since else "offline")
+        summary = getattr(h, "summary", None) if _has_summary(h) else None
+        rows.append(HostRow(h, summary, deployment_of(h, models.get(h.pk)), status, h.open_recs))
+    return rows
+
+
+def _has_summary(host: Host) -> bool:
+    try:
+        host.summary  # noqa: B018 — the reverse one-to-one raises when absent
+    except HostSummary.DoesNotExist:
+        return False
+    return True
+
+
+def members(name: str, rows: list[HostRow] | None = None) -> list[HostRow]:
+    """The hosts of a deployment; a host with neither label nor server is its own, under its hostname
+    (as the analysis names it)."""
+    rows = load_rows() if rows is None else rows
+    return [r for r in rows if r.deployment == name or (not r.deployment and r.host.hostname == name)]
+
+
+def filter_rows(rows: list[HostRow], q: str = "", deployment: str = "", label: str = "", status: str = "") -> list:
+    q = q.strip().lower()
+    if q:
+        rows = [r for r in rows if q in _haystack(r)]
+    if deployment:
+        rows = [r for r in rows if r.deployment == deployment]
+    if label:
+        key, _, value = label.partition("=")
+        rows = [r for r in rows if key in r.host.labels and (not _ or str(r.host.labels[key]) == value)]
+    if status:
+        rows = [r for r in rows if r.status == status]
+    return rows
+
+
+def _haystack(r: HostRow) -> str:
+    parts = [r.host.hostname, r.host.machine_id, r.deployment, r.host.instance_type, *r.labels]
+    if r.summary:
+        parts.append(r.summary.gpu_types)
+    return " ".join(parts).lower()
+
+
+def sort_rows(rows: list[HostRow], sort: str) -> tuple[list[HostRow], str]:
+    """Sorted by `sort` (a key of SORTS, '-' first for descending); an unknown key sorts by hostname."""
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        return sorted(rows, key=SORTS["hostname"]), "hostname"
+    return sorted(rows, key=SORTS[key], reverse=sort.startswith("-")), sort
+
+
+@dataclass
+class Totals:
+    hosts: int
+    online: int
+    offline: int
+    gpus_by_type: list[tuple[str, int]]
+    usd_month: float
+    saving_usd_month: float
+    idle_gpus: int
+    energy_kwh_month: float
+    unpriced_hosts: int
+
+
+def totals(rows: list[HostRow]) -> Totals:
+    gpus = Counter(
+        dict(Gpu.objects.filter(active=True).values("name").annotate(n=Count("pk")).values_list("name", "n"))
+    )
+    saving = Recommendation.objects.filter(status__in=OPEN).aggregate(s=Sum("saving_usd_month"))["s"] or 0.0
+    summaries = [r.summary for r in rows if r.summary]
+    return Totals(
+        hosts=len(rows),
+        online=sum(r.status == "online" for r in rows),
+        offline=sum(r.status != "online" for r in rows),
+        gpus_by_type=gpus.most_common(),
+        usd_month=sum(s.usd_month or 0.0 for s in summaries),
+        saving_usd_month=saving,
+        idle_gpus=sum(s.idle_gpus for s in summaries),
+        energy_kwh_month=sum(s.energy_kwh_month for s in summaries),
+        unpriced_hosts=sum(1 for r in rows if not r.summary or r.summary.usd_month is None),
+    )

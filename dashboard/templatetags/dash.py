@@ -1,0 +1,69 @@
+"""Template filters for units: bytes, money, percentages, and the inline utilization sparkline."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.filter
+def gib(value) -> str:
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) / 1024**3:,.1f} GiB"
+
+
+@register.filter
+def usd(value) -> str:
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+
+
+@register.filter
+def pct(value, digits: int = 0) -> str:
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):.{int(digits)}f}%"
+
+
+@register.filter
+def num(value, digits: int = 1) -> str:
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):,.{int(digits)}f}"
+
+
+@register.filter
+def sparkline(values, title: str = "GPU utilization, last 24 h") -> SafeString:
+    """24 hourly values (0–100, None for gaps) as a small SVG; gaps break the line."""
+    points = list(values or [])
+    if not any(v is not None for v in points):
+        return SafeString('<span class="muted">no data</span>')
+    width, height, step = 96, 24, 96 / max(len(points) - 1, 1)
+    segments, current = [], []
+    for i, v in enumerate(points):
+        if v is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        y = height - 1 - (max(0.0, min(100.0, float(v))) / 100) * (height - 2)
+        current.append(f"{i * step:.1f},{y:.1f}")
+    if current:
+        segments.append(current)
+    lines = "".join(
+        f'<polyline points="{" ".join(s)}"/>'
+        if len(s) > 1
+        else f'<circle cx="{s[0].split(",")[0]}" cy="{s[0].split(",")[1]}" r="1.5"/>'
+        for s in segments
+    )
+    label = f"{title}: " + ", ".join("—" if v is None else f"{v:.0f}%" for v in points)
+    return format_html(
+        '<svg class="spark" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">{}</svg>',
+        width, height, width, height, label, SafeString(lines),
+    )  # fmt: skip

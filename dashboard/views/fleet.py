@@ -1,0 +1,136 @@
+"""The fleet overview and the deployment pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.db.models import F, FloatField, Sum
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from dashboard import fleet, series, timerange
+from dashboard.access import json_viewer_required, viewer_required
+from recommender.models import Recommendation
+from recommender.savings import HOURS_PER_MONTH
+from telemetry.models import AgentToken, HostRollup, InferenceServer, ServerRollup
+from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
+
+PAGE_SIZE = 100
+COST_WINDOW_DAYS = 7
+
+
+@viewer_required
+def overview(request: HttpRequest) -> HttpResponse:
+    rows = fleet.load_rows()
+    totals = fleet.totals(rows)
+    params = {k: request.GET.get(k, "") for k in ("q", "deployment", "label", "status")}
+    shown, sort = fleet.sort_rows(fleet.filter_rows(rows, **params), request.GET.get("sort", "hostname"))
+    page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "totals": totals, "page": page, "sort": sort, "params": params, "statuses": fleet.STATUSES,
+        "deployments": sorted({r.deployment for r in rows if r.deployment}),
+        "labels": sorted({label for r in rows for label in r.labels}),
+        "tokens_active": AgentToken.objects.active().count() if not rows else None,
+        "server_url": request.build_absolute_uri("/").rstrip("/"),
+        "stale": [r for r in rows if r.summary is None][:1],
+        "columns": _columns(_without(request.GET, "sort", "page"), sort),
+        "querystring": _without(request.GET, "page"),
+    }  # fmt: skip
+    return render(request, "dashboard/fleet.html", context)
+
+
+COLUMNS = [("hostname", "Host", ""), ("status", "Status", ""), ("deployment", "Deployment", ""),
+           ("gpus", "GPUs", ""), ("util", "GPU util · 24 h", ""), ("need", "GPU memory need / capacity", ""),
+           ("cost", "Cost / month", "num"), ("recs", "Open recs", "num"), ("seen", "Last seen", "")]  # fmt: skip
+
+
+def _columns(query: str, sort: str) -> list[dict]:
+    """Header links: a click sorts by the column, a second click reverses it."""
+    out = []
+    for key, label, css in COLUMNS:
+        current = sort.lstrip("-") == key
+        target = f"-{key}" if sort == key else key
+        arrow = ("▼" if sort.startswith("-") else "▲") if current else ""
+        out.append({"label": label, "css": css, "href": f"?{query + '&' if query else ''}sort={target}",
+                    "sorted": current, "arrow": arrow})  # fmt: skip
+    return out
+
+
+def _without(query, *names: str) -> str:
+    q = query.copy()
+    for name in names:
+        q.pop(name, None)
+    return q.urlencode()
+
+
+@viewer_required
+def deployments(request: HttpRequest) -> HttpResponse:
+    groups: dict[str, dict] = {}
+    for r in fleet.load_rows():
+        g = groups.setdefault(r.deployment, {"name": r.deployment, "hosts": 0, "online": 0, "gpus": 0,
+                                             "usd_month": 0.0, "open_recs": 0})  # fmt: skip
+        g["hosts"] += 1
+        g["online"] += r.status == "online"
+        g["gpus"] += r.summary.gpu_count if r.summary else 0
+        g["usd_month"] += (r.summary.usd_month or 0.0) if r.summary else 0.0
+        g["open_recs"] += r.open_recs
+    ordered = sorted(groups.values(), key=lambda g: (-g["usd_month"], g["name"]))
+    return render(request, "dashboard/deployments.html", {"groups": ordered})
+
+
+def _members(name: str) -> list[fleet.HostRow]:
+    rows = fleet.members(name)
+    if not rows:
+        raise Http404(f"No host belongs to the deployment {name!r}.")
+    return rows
+
+
+@viewer_required
+def deployment(request: HttpRequest, name: str) -> HttpResponse:
+    rows = _members(name)
+    ids = [r.host.pk for r in rows]
+    recs = Recommendation.objects.filter(deployment=name).exclude(status="resolved").select_related("host")
+    context = {
+        "name": name, "rows": rows, "recs": recs, "cost": _cost_per_million_tokens(rows, ids),
+        "replicas": len(rows), "online": sum(r.status == "online" for r in rows),
+        "gpus": sum(r.summary.gpu_count for r in rows if r.summary),
+        "usd_month": sum((r.summary.usd_month or 0.0) for r in rows if r.summary),
+        "servers": sorted({f"{kind} · {model or 'unknown model'}" for kind, model in
+                           InferenceServer.objects.filter(host_id__in=ids, active=True).values_list("kind", "model")}),
+    }  # fmt: skip
+    return render(request, "dashboard/deployment.html", context)
+
+
+def _cost_per_million_tokens(rows: list[fleet.HostRow], ids: list[int]) -> dict | None:
+    """Over the last COST_WINDOW_DAYS: what the hosts cost while they reported ÷ the tokens they generated."""
+    since = timezone.now() - timedelta(days=COST_WINDOW_DAYS)
+    tokens = ServerRollup.objects.filter(period_s=PERIOD_1H, ts__gte=since, server__host_id__in=ids).aggregate(
+        t=Sum(F("gen_tps_mean") * F("covered_s"), output_field=FloatField())
+    )["t"]
+    if not tokens:
+        return None
+    hours = dict(
+        HostRollup.objects.filter(period_s=PERIOD_1H, ts__gte=since, host_id__in=ids)
+        .values("host_id").annotate(s=Sum("covered_s")).values_list("host_id", "s")
+    )  # fmt: skip
+    usd = sum((r.summary.usd_month or 0.0) / HOURS_PER_MONTH * (hours.get(r.host.pk) or 0.0) / 3600
+              for r in rows if r.summary)  # fmt: skip
+    if not usd:
+        return None
+    host_hours = sum(hours.values()) / 3600
+    return {"usd_per_million": usd / (tokens / 1e6), "usd": usd, "tokens": tokens, "host_hours": host_hours,
+            "days": COST_WINDOW_DAYS}  # fmt: skip
+
+
+@json_viewer_required
+def deployment_series(request: HttpRequest, name: str) -> JsonResponse:
+    try:
+        r = timerange.parse(request.GET, finest=PERIOD_5M)
+    except timerange.BadRange as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    ids = [row.host.pk for row in fleet.members(name)]
+    if not ids:
+        return JsonResponse({"detail": f"No host belongs to the deployment {name!r}."}, status=404)
+    return JsonResponse(series.deployment_series(ids, r))

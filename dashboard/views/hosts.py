@@ -1,0 +1,41 @@
+"""A host's page and the JSON its charts read."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from dashboard import fleet, series, timerange
+from dashboard.access import json_viewer_required, viewer_required
+from recommender.models import HostSummary, Recommendation
+from telemetry.models import Gpu, Host, InferenceServer
+
+
+@viewer_required
+def host(request: HttpRequest, pk: int) -> HttpResponse:
+    h = get_object_or_404(Host, pk=pk)
+    gpus = list(Gpu.objects.filter(host=h, active=True).order_by("index"))
+    servers = list(InferenceServer.objects.filter(host=h, active=True).prefetch_related("gpus"))
+    gpu_index = {g.uuid: g.index for g in gpus}
+    processes = [{**p, "gpu_index": gpu_index.get(p.get("gpu_uuid"))} for p in (h.gpu_processes or [])]
+    status = "never seen" if h.last_seen is None else ("online" if h.last_seen >= fleet.online_since() else "offline")
+    context = {
+        "host": h, "gpus": gpus, "servers": servers, "processes": processes, "status": status,
+        "deployment": fleet.deployment_of(h, fleet.first_models([h.pk]).get(h.pk)),
+        "summary": HostSummary.objects.filter(host=h).first(),
+        "recs": Recommendation.objects.filter(host=h).exclude(status="resolved").order_by("-saving_usd_month"),
+        "ranges": list(timerange.PRESETS), "labels": sorted(h.labels.items()),
+    }  # fmt: skip
+    return render(request, "dashboard/host.html", context)
+
+
+@json_viewer_required
+def host_series(request: HttpRequest, pk: int) -> JsonResponse:
+    h = Host.objects.filter(pk=pk).only("pk", "mem_total_bytes").first()
+    if h is None:
+        return JsonResponse({"detail": f"No host with id {pk}."}, status=404)
+    try:
+        r = timerange.parse(request.GET)
+    except timerange.BadRange as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    return JsonResponse(series.host_series(h, r))

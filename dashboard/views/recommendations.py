@@ -1,0 +1,126 @@
+"""The recommendations list, a recommendation's page, what people do with it, and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from dashboard import evidence
+from dashboard.access import admin_required, json_viewer_required, viewer_required
+from recommender.lifecycle import set_status
+from recommender.models import Recommendation
+from recommender.models.recommendation import KINDS
+
+STATUS_FILTERS = {"pending": ["open", "acknowledged"], "open": ["open"], "acknowledged": ["acknowledged"],
+                  "dismissed": ["dismissed"], "resolved": ["resolved"], "all": None}  # fmt: skip
+ACTIONS = {"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "open"}
+DONE = {"acknowledge": "Acknowledged.", "dismiss": "Dismissed: the reason is kept with it.", "reopen": "Reopened."}
+CSV_COLUMNS = ["id", "kind", "status", "target_type", "target_label", "deployment", "host", "title", "action",
+               "saving_usd_month", "saving_kwh_month", "saving_kg_co2_month", "saving_basis", "confidence",
+               "first_seen", "last_seen", "status_reason"]  # fmt: skip
+
+
+def _filtered(request: HttpRequest) -> tuple[QuerySet, dict[str, str]]:
+    params = {k: request.GET.get(k, "") for k in ("kind", "status", "deployment", "host")}
+    params["status"] = params["status"] if params["status"] in STATUS_FILTERS else "pending"
+    qs = Recommendation.objects.select_related("host")
+    statuses = STATUS_FILTERS[params["status"]]
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if params["kind"] in KINDS:
+        qs = qs.filter(kind=params["kind"])
+    else:
+        params["kind"] = ""
+    if params["deployment"]:
+        qs = qs.filter(deployment=params["deployment"])
+    if params["host"]:
+        qs = qs.filter(Q(host__hostname=params["host"]) | Q(host__machine_id=params["host"]))
+    return qs.order_by("-saving_usd_month", "kind", "pk"), params
+
+
+@viewer_required
+def recommendation_list(request: HttpRequest) -> HttpResponse:
+    qs, params = _filtered(request)
+    totals = qs.aggregate(n=Count("pk"), usd=Sum("saving_usd_month"), kwh=Sum("saving_kwh_month"),
+                          co2=Sum("saving_kg_co2_month"))  # fmt: skip
+    context = {
+        "recs": qs[:500], "totals": totals, "params": params, "kinds": KINDS, "statuses": list(STATUS_FILTERS),
+        "deployments": Recommendation.objects.exclude(deployment="").values_list("deployment", flat=True)
+        .distinct().order_by("deployment"),
+        "hosts": Recommendation.objects.filter(host__isnull=False).values_list("host__hostname", flat=True)
+        .distinct().order_by("host__hostname"),
+        "any": Recommendation.objects.exists(), "querystring": request.GET.urlencode(),
+    }  # fmt: skip
+    return render(request, "dashboard/recommendations.html", context)
+
+
+@viewer_required
+def recommendation_csv(request: HttpRequest) -> HttpResponse:
+    qs, _ = _filtered(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="rightsizer-recommendations-{stamp}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for r in qs.iterator(chunk_size=1000):
+        values = {"id": r.pk, "host": r.host.hostname if r.host else "", "first_seen": r.first_seen.isoformat(),
+                  "last_seen": r.last_seen.isoformat()}  # fmt: skip
+        writer.writerow([_cell(values[c] if c in values else getattr(r, c)) for c in CSV_COLUMNS])
+    return response
+
+
+def _cell(value) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: quote those (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@viewer_required
+def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    rec = get_object_or_404(Recommendation.objects.select_related("host", "gpu", "status_changed_by"), pk=pk)
+    return render(request, "dashboard/recommendation.html", {"rec": rec, "basis_lines": rec.saving_basis.split("; ")})
+
+
+@require_POST
+@admin_required
+def recommendation_status(request: HttpRequest, pk: int) -> HttpResponse:
+    rec = get_object_or_404(Recommendation, pk=pk)
+    action = request.POST.get("action", "")
+    if action not in ACTIONS:
+        messages.error(request, f"Unknown action {action!r}: use {', '.join(ACTIONS)}.")
+        return redirect("dashboard:recommendation", pk=pk)
+    try:
+        set_status(rec, ACTIONS[action], request.user, request.POST.get("reason", ""))
+    except ValueError as exc:
+        messages.error(request, str(exc)[:1].upper() + str(exc)[1:] + ".")
+    else:
+        messages.success(request, DONE[action])
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("dashboard:recommendation", pk=pk)
+
+
+@json_viewer_required
+def recommendation_evidence(request: HttpRequest, pk: int) -> JsonResponse:
+    rec = Recommendation.objects.select_related("host", "gpu").filter(pk=pk).first()
+    if rec is None:
+        return JsonResponse({"detail": f"No recommendation with id {pk}."}, status=404)
+    return JsonResponse({"items": evidence.items(rec)})
