@@ -130,9 +130,11 @@ def _haystack(r: HostRow) -> str:
 def sort_rows(rows: list[HostRow], sort: str) -> tuple[list[HostRow], str]:
     """Sorted by `sort` (a key of SORTS, '-' first for descending); an unknown key sorts by hostname."""
     key = sort.lstrip("-")
+    by_name = sorted(rows, key=SORTS["hostname"])
     if key not in SORTS:
-        return sorted(rows, key=SORTS["hostname"]), "hostname"
-    return sorted(rows, key=SORTS[key], reverse=sort.startswith("-")), sort
+        return by_name, "hostname"
+    # A stable sort, reversed or not, keeps ties in hostname order.
+    return sorted(by_name, key=SORTS[key], reverse=sort.startswith("-")), sort
 
 
 @dataclass

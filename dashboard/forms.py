@@ -13,13 +13,11 @@ from telemetry.models import Host
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Where it is used, e.g. 'prod fleet'.")
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the token a name that says where it is used.")
-        return name
+    name = forms.CharField(
+        max_length=100,
+        help_text="Where it is used, e.g. 'prod fleet'.",
+        error_messages={"required": "Give the token a name that says where it is used."},
+    )
 
 
 class GpuPriceForm(forms.Form):

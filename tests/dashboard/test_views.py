@@ -1,0 +1,148 @@
+"""What each page shows and refuses, with the simulated fleet behind it."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from recommender.models import HostSummary, Recommendation
+from telemetry.models import Host
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def as_viewer(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def as_admin(client, admin):
+    client.force_login(admin)
+    return client
+
+
+def _hostnames(resp) -> list[str]:
+    return [r.host.hostname for r in resp.context["page"]]
+
+
+def test_the_fleet_page_totals_add_up_from_the_summaries(as_viewer, fleet):
+    resp = as_viewer.get("/")
+    totals = resp.context["totals"]
+    summaries = list(HostSummary.objects.all())
+    assert totals.hosts == 9 and totals.online == 9 and totals.offline == 0
+    assert totals.usd_month == pytest.approx(sum(s.usd_month for s in summaries if s.usd_month))
+    assert dict(totals.gpus_by_type)["NVIDIA H100 80GB HBM3"] == 9
+    open_saving = sum(r.saving_usd_month for r in Recommendation.objects.filter(status__in=["open", "acknowledged"]))
+    assert totals.saving_usd_month == pytest.approx(open_saving) and open_saving > 0
+    assert totals.idle_gpus >= 1  # the idle-gpu archetype
+    assert totals.energy_kwh_month > 0
+
+
+def test_the_fleet_page_searches_filters_and_sorts(as_viewer, fleet):
+    assert _hostnames(as_viewer.get("/?q=SATURATED")) == ["sim-saturated-00005"]
+    assert _hostnames(as_viewer.get("/?deployment=idle-gpu")) == ["sim-idle-gpu-00001"]
+    assert len(_hostnames(as_viewer.get("/?label=simulated=true"))) == 9
+    assert _hostnames(as_viewer.get("/?label=deployment=oversized")) == ["sim-oversized-00002"]
+    assert _hostnames(as_viewer.get("/?status=offline")) == []
+    by_cost = as_viewer.get("/?sort=-cost").context["page"]
+    assert by_cost[0].host.hostname == "sim-oversized-00002"
+    costs = [r.summary.usd_month for r in by_cost]
+    assert costs == sorted(costs, reverse=True)
+    assert [r.summary.usd_month for r in as_viewer.get("/?sort=cost").context["page"]] == costs[::-1]
+    by_util = as_viewer.get("/?sort=-util").context["page"]
+    assert by_util[0].host.hostname == "sim-saturated-00005"
+    resp = as_viewer.get("/?sort=nonsense")
+    assert resp.status_code == 200 and resp.context["sort"] == "hostname"
+
+
+def test_a_host_that_stopped_reporting_shows_offline(as_viewer, fleet, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Host.objects.filter(hostname="sim-idle-gpu-00001").update(last_seen=timezone.now() - timedelta(hours=1))
+    assert _hostnames(as_viewer.get("/?status=offline")) == ["sim-idle-gpu-00001"]
+    assert as_viewer.get("/").context["totals"].offline == 1
+
+
+def test_the_fleet_page_costs_the_same_queries_for_ten_or_a_hundred_hosts(as_viewer, agent_token, client):
+    from tests.batches import batch, gpu_info, post
+
+    def add(n_from: int, n_to: int) -> None:
+        for i in range(n_from, n_to):
+            gpus = [gpu_info(uuid=f"GPU-q{i}-{j}", index=j) for j in range(2)]
+            post(client, agent_token[1], batch(machine_id=f"q{i}", hostname=f"q-{i:03d}", gpus=gpus))
+
+    add(0, 10)
+    with CaptureQueriesContext(connection) as small:
+        assert as_viewer.get("/").status_code == 200
+    add(10, 100)
+    with CaptureQueriesContext(connection) as large:
+        assert as_viewer.get("/").status_code == 200
+    assert len(large.captured_queries) == len(small.captured_queries) <= 10
+
+
+def test_a_new_install_explains_how_to_add_the_first_host(as_admin):
+    page = as_admin.get("/").content.decode()
+    assert "Add your first host" in page and "rightsizer-agent run" in page and "/settings/#agent-tokens" in page
+
+
+def test_the_deployment_page_shows_replicas_recommendations_and_token_cost(as_viewer, fleet):
+    resp = as_viewer.get("/deployments/chat-diurnal/")
+    assert resp.status_code == 200 and resp.context["replicas"] == 1
+    cost = resp.context["cost"]
+    assert (
+        cost is not None
+        and cost["tokens"] > 0
+        and cost["usd_per_million"] == pytest.approx(cost["usd"] / (cost["tokens"] / 1e6))
+    )
+    series = as_viewer.get("/deployments/chat-diurnal/series.json?range=24h").json()
+    assert series["range"]["tier"] == "5m" and len(series["t"]) > 200
+    assert max(v for v in series["gpus_busy"] if v is not None) <= 1.0  # one GPU: at most one busy
+    assert as_viewer.get("/deployments/no-such/").status_code == 404
+    assert as_viewer.get("/deployments/no-such/series.json").status_code == 404
+    groups = {g["name"]: g for g in as_viewer.get("/deployments/").context["groups"]}
+    assert groups["oversized"]["gpus"] == 8 and len(groups) == 9
+
+
+def test_the_host_series_reads_the_tier_that_fits_the_range(as_viewer, fleet):
+    host = Host.objects.get(hostname="sim-oversized-00002")
+    url = f"/hosts/{host.pk}/series.json"
+    for name, tier in (("1h", "raw"), ("24h", "5m"), ("7d", "1h"), ("30d", "1h")):
+        body = as_viewer.get(f"{url}?range={name}").json()
+        assert body["range"]["tier"] == tier, name
+        assert len(body["gpus"]) == 8 and len(body["servers"]) == 1
+        assert len(body["host"]["t"]) <= 1000
+    day = as_viewer.get(f"{url}?range=24h").json()
+    gpu = day["gpus"][0]
+    assert len(gpu["t"]) == len(gpu["util_pct"]) == len(gpu["mem_used"]) == len(gpu["power_w"]) > 250
+    assert gpu["need"] is not None and "weights + KV cache" in gpu["need_basis"]
+    assert gpu["memory_total"] == 80 * 1024**3 or gpu["memory_total"] > 70e9
+    need_points = [v for v in gpu["need"]["v"] if v is not None]
+    assert need_points and all(0 < v < gpu["memory_total"] for v in need_points)
+
+
+@pytest.mark.parametrize("query, message", [
+    ("range=2y", "unknown range"), ("from=10", "needs both"), ("from=abc&to=5", "Unix seconds"),
+    ("from=2000&to=1000", "before"), ("from=0&to=99999999", "at most 400 days"),
+])  # fmt: skip
+def test_a_bad_range_is_a_400_that_says_what_to_fix(as_viewer, fleet, query, message):
+    host = Host.objects.first()
+    resp = as_viewer.get(f"/hosts/{host.pk}/series.json?{query}")
+    assert resp.status_code == 400 and message in resp.json()["detail"]
+
+
+def test_an_unknown_host_is_a_404(as_viewer, db):
+    assert as_viewer.get("/hosts/999/").status_code == 404
+    assert as_viewer.get("/hosts/999/series.json").json()["detail"] == "No host with id 999."
+
+
+def test_a_host_without_gpu_has_no_gpu_series(as_viewer, fleet):
+    host = Host.objects.get(hostname="sim-cpu-only-00008")
+    page = as_viewer.get(f"/hosts/{host.pk}/").content.decode()
+    assert "reports no GPU" in page and 'id="gpu-charts"' not in page
+    body = as_viewer.get(f"/hosts/{host.pk}/series.json?range=24h").json()
+    assert body["gpus"] == [] and len(body["host"]["cpu_pct"]) > 250
