@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-ingest bench-agent clean
+.PHONY: run test lint bench-ingest bench-agent bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench-ingest: $(VENV)/.installed
 
 bench-agent: $(VENV)/.installed
 	$(BIN)/python bench/agent.py $(BENCH_ARGS)
+
+bench-dashboard: $(VENV)/.installed
+	$(BIN)/python bench/dashboard.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
