@@ -1,7 +1,8 @@
 """A real browser: Debian's Chromium, headless, driven by Playwright for Python, against a live server.
 
 The server runs in a thread over the test database, so the tests are transactional; the
-catalog rows that migrations load are restored after each (serialized_rollback).
+catalog rows that migrations load are reloaded at the start of each (serialized_rollback), as in
+every transactional test: a flush would otherwise leave the later ones without a catalog.
 Screenshots of each page go to tests/browser/screenshots/ (git-ignored).
 """
 
