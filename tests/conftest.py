@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
@@ -52,6 +53,18 @@ def outsider(django_user_model):
 @pytest.fixture
 def agent_token(db) -> tuple[AgentToken, str]:
     return AgentToken.issue("test fleet")
+
+
+@pytest.fixture
+def catalog(transactional_db) -> None:
+    """The GPU and model catalog for a transactional test: the flush after an earlier one empties
+    the tables the data migration filled, so load them again (the migration's own loader)."""
+    from django.apps import apps
+
+    from recommender.models import GpuType
+
+    if not GpuType.objects.exists():
+        importlib.import_module("recommender.migrations.0002_catalog").load(apps, None)
 
 
 @pytest.fixture(autouse=True)

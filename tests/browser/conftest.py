@@ -1,8 +1,7 @@
 """A real browser: Debian's Chromium, headless, driven by Playwright for Python, against a live server.
 
-The server runs in a thread over the test database, so the tests are transactional; the
-catalog rows that migrations load are reloaded at the start of each (serialized_rollback), as in
-every transactional test: a flush would otherwise leave the later ones without a catalog.
+The server runs in a thread over the test database, so the tests are transactional and
+reload the catalog (the `catalog` fixture) that an earlier test's flush emptied.
 Screenshots of each page go to tests/browser/screenshots/ (git-ignored).
 """
 
@@ -52,7 +51,7 @@ def page(chromium, live_server):
 
 
 @pytest.fixture
-def browser_fleet(client, agent_token):
+def browser_fleet(client, agent_token, catalog):
     build_fleet(client, agent_token[1])
 
 

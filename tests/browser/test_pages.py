@@ -15,7 +15,7 @@ from telemetry.models.tokens import hash_token
 from tests.batches import batch
 from tests.browser.conftest import login, painted_pixels, shot
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog")]
 
 
 def test_login_then_the_fleet_page_lists_every_host_with_totals(page, browser_fleet, viewer):

@@ -33,8 +33,8 @@ def _wait(condition, timeout=60.0):
     return condition()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the catalog rows survive the flush
-def test_the_fleet_gets_the_expected_advice_and_the_healthy_hosts_none(client, agent_token, redis_url):
+@pytest.mark.django_db(transaction=True)
+def test_the_fleet_gets_the_expected_advice_and_the_healthy_hosts_none(client, agent_token, redis_url, catalog):
     assert app.conf.broker_url == redis_url
     # Two whole days ending at midnight UTC, so the diurnal phase is the same whenever the test runs.
     push_fleet(client, agent_token[1], days=2.0, step_s=300, end=time.time() // 86400 * 86400)

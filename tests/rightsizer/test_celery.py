@@ -13,7 +13,7 @@ from telemetry.tasks import apply_retention
 from tests.batches import batch, post
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the catalog rows survive the flush
+@pytest.mark.django_db(transaction=True)
 def test_prune_task_runs_on_a_worker_through_redis(client, agent_token, redis_url, settings):
     assert app.conf.broker_url == redis_url
     settings.RETENTION_RAW_DAYS = 1

@@ -63,7 +63,7 @@ def test_replayed_batch_reports_duplicates_and_stores_nothing_twice(client, agen
     assert ServerSample.objects.count() == 5
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the catalog rows survive the flush
+@pytest.mark.django_db(transaction=True)
 def test_two_identical_batches_at_once_store_one_copy(agent_token):
     _, raw = agent_token
     payload = batch(n_samples=6, gpus=[gpu_info(f"GPU-{i}", i) for i in range(8)])
