@@ -28,7 +28,7 @@ class GpuPriceForm(forms.Form):
 
 class HostPriceForm(forms.Form):
     hostname = forms.CharField(max_length=255)
-    hourly_usd = forms.FloatField(min_value=0, max_value=10000, help_text="the whole host per hour, USD")
+    hourly_usd = forms.FloatField(min_value=0, max_value=10000, label="USD per hour", help_text="the whole host")
     note = forms.CharField(max_length=255, required=False)
 
     def clean_hostname(self) -> Host:

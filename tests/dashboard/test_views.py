@@ -146,3 +146,16 @@ def test_a_host_without_gpu_has_no_gpu_series(as_viewer, fleet):
     assert "reports no GPU" in page and 'id="gpu-charts"' not in page
     body = as_viewer.get(f"/hosts/{host.pk}/series.json?range=24h").json()
     assert body["gpus"] == [] and len(body["host"]["cpu_pct"]) > 250
+
+
+def test_times_are_shown_in_the_zone_the_browser_reports(as_viewer, fleet):
+    host = Host.objects.get(hostname="sim-idle-gpu-00001")
+    as_viewer.cookies["tz"] = "Asia/Tokyo"
+    page = as_viewer.get(f"/hosts/{host.pk}/").content.decode()
+    from zoneinfo import ZoneInfo
+
+    local = host.last_seen.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+    assert 'id="viewer-zone">Asia/Tokyo<' in page and local in page
+    as_viewer.cookies["tz"] = "Mars/Olympus"
+    page = as_viewer.get(f"/hosts/{host.pk}/").content.decode()
+    assert 'id="viewer-zone">UTC<' in page and host.last_seen.strftime("%Y-%m-%d %H:%M") in page
