@@ -46,6 +46,7 @@ def test_a_wrong_password_says_so_and_lets_nobody_in(page, viewer):
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("did not match")
+    shot(page, "login")
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/"))
 
@@ -89,6 +90,7 @@ def test_the_deployment_page_draws_its_load_in_dark_mode(chromium, live_server, 
     page = context.new_page()
     try:
         login(page, "viewer", "viewer-pass-123", "/deployments/")
+        shot(page, "deployments-dark")
         page.get_by_role("link", name="oversized").first.click()
         expect(page.locator("h1")).to_contain_text("oversized")
         expect(page.locator("#deployment-charts canvas")).to_have_count(2)
@@ -104,6 +106,7 @@ def test_an_admin_dismisses_a_recommendation_with_a_reason(page, browser_fleet, 
     rec = Recommendation.objects.filter(status="open").order_by("-saving_usd_month").first()
     login(page, "admin", "admin-pass-123", "/recommendations/")
     expect(page.locator("#rec-totals")).to_contain_text("saving / month")
+    shot(page, "recommendations")
     page.get_by_role("link", name=rec.title).click()
     expect(page.locator("#evidence-charts canvas")).to_have_count(len(rec.evidence))
     assert all(n > 200 for n in painted_pixels(page, "#evidence-charts canvas"))
