@@ -19,7 +19,6 @@ constant in the number of hosts.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -32,6 +31,9 @@ GIB = 1024**3
 HOST = "localhost"
 
 
+from fresh_db import setup_fresh_database  # noqa: E402 — bench/ is the script's own folder, first on sys.path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=1000)
@@ -42,19 +44,7 @@ def main() -> None:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL, no database")
     args = parser.parse_args()
 
-    import psycopg
-
-    with psycopg.connect(f"{args.server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.database}"')
-    os.environ["DATABASE_URL"] = f"{args.server}/{args.database}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rightsizer.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_fresh_database(args.server, args.database)
     now = datetime.now(tz=UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
     small = min(100, args.hosts)

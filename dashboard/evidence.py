@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Avg, Max, Sum
 
-from dashboard.fleet import members
+from dashboard.fleet import member_ids
 from recommender.models import Recommendation
 from telemetry.models import Gpu, GpuRollup, HostRollup, ServerRollup
 from telemetry.models.rollups import PERIOD_1H
@@ -64,7 +64,7 @@ def _series(rec: Recommendation, row: dict) -> dict[str, list] | None:
             aggregates["peak"] = Max(peak)
         return _grouped(ServerRollup.objects.filter(server__host=host, server__active=True, **window), **aggregates)
     if metric.startswith("deployment GPU load") and rec.deployment:
-        ids = [r.host.pk for r in members(rec.deployment)]
+        ids = member_ids(rec.deployment)
         return _grouped(GpuRollup.objects.filter(gpu__host_id__in=ids, gpu__active=True, **window),
                         mean=Sum("util_pct_mean"))  # fmt: skip
     return None

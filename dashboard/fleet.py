@@ -86,24 +86,31 @@ def load_rows() -> list[HostRow]:
     rows = []
     for h in hosts:
         status = "never seen" if h.last_seen is None else ("online" if h.last_seen >= since else "offline")
-        summary = getattr(h, "summary", None) if _has_summary(h) else None
-        rows.append(HostRow(h, summary, deployment_of(h, models.get(h.pk)), status, h.open_recs))
+        rows.append(HostRow(h, _summary(h), deployment_of(h, models.get(h.pk)), status, h.open_recs))
     return rows
 
 
-def _has_summary(host: Host) -> bool:
+def _summary(host: Host) -> HostSummary | None:
     try:
-        host.summary  # noqa: B018 — the reverse one-to-one raises when absent
+        return host.summary  # the reverse one-to-one raises when absent
     except HostSummary.DoesNotExist:
-        return False
-    return True
+        return None
 
 
-def members(name: str, rows: list[HostRow] | None = None) -> list[HostRow]:
-    """The hosts of a deployment; a host with neither label nor server is its own, under its hostname
-    (as the analysis names it)."""
-    rows = load_rows() if rows is None else rows
-    return [r for r in rows if r.deployment == name or (not r.deployment and r.host.hostname == name)]
+def belongs(host: Host, deployment: str, name: str) -> bool:
+    """A host with neither label nor server is its own deployment, under its hostname (as the analysis names it)."""
+    return deployment == name or (not deployment and host.hostname == name)
+
+
+def members(name: str) -> list[HostRow]:
+    return [r for r in load_rows() if belongs(r.host, r.deployment, name)]
+
+
+def member_ids(name: str) -> list[int]:
+    """The ids of a deployment's hosts, without the fleet page's summaries and counts (for the chart reads)."""
+    models = first_models()
+    hosts = Host.objects.only("pk", "hostname", "labels")
+    return [h.pk for h in hosts if belongs(h, deployment_of(h, models.get(h.pk)), name)]
 
 
 def filter_rows(rows: list[HostRow], q: str = "", deployment: str = "", label: str = "", status: str = "") -> list:

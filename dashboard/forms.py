@@ -6,7 +6,6 @@ import json
 
 from django import forms
 
-from recommender.memory import UnknownDtype, bytes_per_param
 from recommender.models import ModelSpec
 from recommender.thresholds import validate_overrides
 from telemetry.models import Host
@@ -83,8 +82,4 @@ class PlannerForm(forms.Form):
             given = [bool(data.get(f)) for f in ("layers", "kv_heads", "head_dim")]
             if any(given) and not all(given):
                 self.add_error("layers", "Give layers, KV heads and head dim together (or none: weights only).")
-        try:
-            bytes_per_param(data.get("dtype") or "bfloat16", data.get("quantization") or None)
-        except UnknownDtype as exc:
-            raise forms.ValidationError(str(exc)) from None
         return data

@@ -74,12 +74,7 @@ def host_series(host: Host, r: TimeRange) -> dict[str, Any]:
     )
     needs = _gpu_needs(servers, server_cols)
     return {
-        "range": {
-            "from": int(r.lo.timestamp() * 1000),
-            "to": int(r.hi.timestamp() * 1000),
-            "tier": r.tier,
-            "label": r.label,
-        },  # fmt: skip
+        "range": r.as_json(),
         "host": {"mem_total": host.mem_total_bytes, **host_cols.get(host.pk, _empty(HOST_METRICS))},
         "gpus": [
             {
@@ -159,12 +154,7 @@ def deployment_series(host_ids: list[int], r: TimeRange) -> dict[str, Any]:
         by_ts[ts]["gen_tps"] = None if value is None else round(value, 1)
     times = sorted(by_ts)
     return {
-        "range": {
-            "from": int(r.lo.timestamp() * 1000),
-            "to": int(r.hi.timestamp() * 1000),
-            "tier": r.tier,
-            "label": r.label,
-        },  # fmt: skip
+        "range": r.as_json(),
         "t": [int(ts.timestamp() * 1000) for ts in times],
         "gpus_busy": [by_ts[ts].get("gpus_busy") for ts in times],
         "gen_tps": [by_ts[ts].get("gen_tps") for ts in times],

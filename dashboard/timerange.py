@@ -37,6 +37,10 @@ class TimeRange:
     def tier(self) -> str:
         return {None: "raw", PERIOD_5M: "5m", PERIOD_1H: "1h"}[self.period_s]
 
+    def as_json(self) -> dict:
+        return {"from": int(self.lo.timestamp() * 1000), "to": int(self.hi.timestamp() * 1000), "tier": self.tier,
+                "label": self.label}  # fmt: skip
+
 
 def _retained_since(period_s: int | None, now: datetime) -> datetime:
     days = {None: settings.RETENTION_RAW_DAYS, PERIOD_5M: settings.RETENTION_5M_DAYS,

@@ -130,7 +130,7 @@ def deployment_series(request: HttpRequest, name: str) -> JsonResponse:
         r = timerange.parse(request.GET, finest=PERIOD_5M)
     except timerange.BadRange as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
-    ids = [row.host.pk for row in fleet.members(name)]
+    ids = fleet.member_ids(name)
     if not ids:
         return JsonResponse({"detail": f"No host belongs to the deployment {name!r}."}, status=404)
     return JsonResponse(series.deployment_series(ids, r))
