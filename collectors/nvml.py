@@ -5,6 +5,11 @@ not support gives None (the field is then absent, never 0) and is logged once;
 no library, no driver or no GPU means zero GPUs and one log line. One GPU that
 errors is skipped for that sample without hiding the others. NVML is
 initialised once and device handles are kept.
+
+GPU utilization is the mean of the driver's own utilization samples since the
+previous read (nvmlDeviceGetSamples), not one instantaneous reading: a single
+reading is the busy share of a short driver window, which overstates half-busy
+GPUs and misses short bursts (tests/telemetry/fixtures/real-gpu-h100/README.md).
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ def _text(value: Any) -> str | None:
 class GpuSampler:
     def __init__(self, nvml: Nvml) -> None:
         self.nvml = nvml
+        # Per GPU uuid: the newest utilization sample's timestamp seen, in the driver's own
+        # microsecond clock (not always the Unix epoch), so it is only ever handed back to NVML.
+        self._last_sample_us: dict[str, int] = {}
 
     def inventory(self) -> list[dict[str, Any]]:
         gpus = []
@@ -134,12 +142,15 @@ class GpuSampler:
     def _reading(self, index: int, handle: Any, uuid: str) -> dict[str, Any]:
         call, nv = self.nvml.call, self.nvml.nvml
         util = call(index, "nvmlDeviceGetUtilizationRates", handle)
+        util_mean = self._util_since_last_read(index, handle, uuid)
+        if util_mean is None and util is not None:  # first read, no new samples, or no buffer
+            util_mean = float(util.gpu)
         memory = self._memory(index, handle)
         power_mw = call(index, "nvmlDeviceGetPowerUsage", handle)
         energy_mj = call(index, "nvmlDeviceGetTotalEnergyConsumption", handle)
         reading = {
             "uuid": uuid,
-            "util_pct": float(util.gpu) if util is not None else None,  # utilization.gpu
+            "util_pct": util_mean,  # utilization.gpu, averaged over the interval
             "mem_util_pct": float(util.memory) if util is not None else None,  # utilization.memory
             "mem_used": memory.used if memory is not None else None,  # memory.used
             "power_w": power_mw / 1000 if power_mw is not None else None,  # power.draw
@@ -148,6 +159,36 @@ class GpuSampler:
             "energy_j": energy_mj / 1000 if energy_mj is not None else None,  # total_energy_consumption
         }
         return {k: v for k, v in reading.items() if v is not None}
+
+    def _util_since_last_read(self, index: int, handle: Any, uuid: str) -> float | None:
+        """Mean of the driver's GPU utilization samples since this GPU's previous read; None on
+        the first read (the buffer reaches back before the interval), where nothing is new (some
+        drivers stop sampling while idle) or where the driver keeps no samples.
+
+        A plain mean is the time-weighted one: the driver samples at a fixed period (1/6 s to 1 s
+        by product; every 200 ms on the H100 of the fixture), so each sample stands for as long.
+        """
+        nv = self.nvml.nvml
+        last_us = self._last_sample_us.get(uuid)
+        try:
+            answer = self.nvml.call(
+                index, "nvmlDeviceGetSamples", handle, nv.NVML_GPU_UTILIZATION_SAMPLES, last_us or 0
+            )
+        except nv.NVMLError_NotFound:  # no sample newer than last_us
+            return None
+        except nv.NVMLError as exc:  # only this field falls back; the GPU's other readings stand
+            self.nvml.note_failure(index, "utilization_samples", exc)
+            return None
+        if answer is None:  # not supported: logged once by call()
+            return None
+        _, samples = answer  # utilization samples are unsigned ints (nvmlValue_t.uiVal), percent
+        fresh = [s for s in samples if s.timeStamp > (last_us or 0)]
+        if not fresh:
+            return None
+        self._last_sample_us[uuid] = max(s.timeStamp for s in fresh)
+        if last_us is None:
+            return None
+        return sum(s.sampleValue.uiVal for s in fresh) / len(fresh)
 
     def processes(self, inventory: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Compute processes on each GPU: pid and GPU memory (joined to names by the caller)."""

@@ -7,7 +7,8 @@ import logging
 import pynvml
 
 from collectors.nvml import GpuSampler, Nvml
-from tests.collectors.fake_nvml import GIB, FakeGpu, make_module
+from tests.collectors.fake_nvml import GIB, H100_STATES, FakeGpu, h100, make_module
+from tests.telemetry import real_h100
 
 
 def sampler(gpus: list[FakeGpu], **kwargs) -> tuple[GpuSampler, Nvml]:
@@ -114,3 +115,86 @@ def test_a_gpu_lost_before_the_inventory_does_not_shift_the_others():
     assert [(g["uuid"], g["index"]) for g in inv] == [("GPU-0", 0), ("GPU-2", 2)]
     readings = {r["uuid"]: r for r in gpu_sampler.sample(inv)}
     assert readings["GPU-2"]["util_pct"] == 88.0  # GPU-2's own numbers, not GPU-1's slot
+
+
+def test_utilization_is_the_mean_of_the_driver_samples_since_the_previous_read():
+    gpu = FakeGpu("GPU-0")
+    gpu.run(10, 100)  # before the agent starts: the first read must not average these
+    gpu_sampler, nvml = sampler([gpu])
+    inv = gpu_sampler.inventory()
+    gpu_sampler.sample(inv)
+    gpu.run(2.5, 100)
+    gpu.run(2.5, 0)  # kernels half of the interval; the instantaneous reading now says 0
+    assert gpu_sampler.sample(inv)[0]["util_pct"] == 50.0
+    gpu.run(1, 20)
+    gpu.run(4, 0)  # a short burst that one reading at the end would miss
+    assert gpu_sampler.sample(inv)[0]["util_pct"] == 4.0  # 5 samples at 20% of 25: only the new ones
+    assert nvml.nvml.calls.count("nvmlDeviceGetSamples") == 3
+
+
+def test_first_read_is_the_instantaneous_reading():
+    gpu = FakeGpu("GPU-0", util_gpu=35)
+    gpu.util_samples = [(1_000_000 + i * 200_000, 100) for i in range(50)]  # the buffer reaches back 10 s
+    gpu_sampler, _ = sampler([gpu])
+    assert gpu_sampler.sample(gpu_sampler.inventory())[0]["util_pct"] == 35.0
+
+
+def test_no_new_samples_falls_back_to_the_reading_and_keeps_the_timestamp(caplog):
+    gpu = FakeGpu("GPU-0")
+    gpu_sampler, nvml = sampler([gpu])
+    inv = gpu_sampler.inventory()
+    gpu.run(5, 80)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="rightsizer.agent.nvml"):
+        gpu_sampler.sample(inv)
+        gpu.util_gpu = 7
+        assert gpu_sampler.sample(inv)[0]["util_pct"] == 7.0  # NotFound: nothing since the last read
+        gpu.run(5, 40)
+        assert gpu_sampler.sample(inv)[0]["util_pct"] == 40.0  # the 80% samples were not counted again
+    assert not caplog.records  # NotFound is not "unsupported", and not an error
+    assert nvml.nvml.calls.count("nvmlDeviceGetSamples") == 3
+
+
+def test_a_driver_without_samples_falls_back_to_the_reading_and_logs_once(caplog):
+    gpu = FakeGpu("GPU-0", unsupported={"nvmlDeviceGetSamples"})
+    gpu_sampler, nvml = sampler([gpu])
+    inv = gpu_sampler.inventory()
+    with caplog.at_level(logging.INFO, logger="rightsizer.agent.nvml"):
+        for _ in range(3):
+            gpu.run(2.5, 90)
+            gpu.run(2.5, 10)
+            assert gpu_sampler.sample(inv)[0]["util_pct"] == 10.0  # the reading, not the samples' 50
+    assert sum("nvmlDeviceGetSamples" in r.message for r in caplog.records) == 1
+    assert nvml.nvml.calls.count("nvmlDeviceGetSamples") == 1  # not asked again
+
+
+def test_a_gpu_whose_sample_call_errors_does_not_hide_another(caplog):
+    broken = FakeGpu("GPU-0", errors={"nvmlDeviceGetSamples": pynvml.NVML_ERROR_UNKNOWN})
+    gpus = [broken, FakeGpu("GPU-1")]
+    gpu_sampler, _ = sampler(gpus)
+    inv = gpu_sampler.inventory()
+    with caplog.at_level(logging.WARNING, logger="rightsizer.agent.nvml"):
+        for _ in range(2):
+            for gpu in gpus:
+                gpu.run(2.5, 100)
+                gpu.run(2.5, 0)
+            readings = {r["uuid"]: r for r in gpu_sampler.sample(inv)}
+    assert readings["GPU-1"]["util_pct"] == 50.0
+    assert readings["GPU-0"]["util_pct"] == 0.0  # its own reading; its other fields stand
+    assert readings["GPU-0"].keys() == readings["GPU-1"].keys()
+    assert sum("utilization_samples" in r.message for r in caplog.records) == 1
+
+
+def test_fake_h100_has_the_fields_and_value_ranges_of_the_real_recording():
+    bodies = real_h100.batches()
+    recorded = real_h100.gpu_readings(bodies)
+    fields = {key for reading in recorded for key in reading}
+    for state in H100_STATES:
+        gpu_sampler, _ = sampler([h100(state=state)])
+        inv = gpu_sampler.inventory()
+        assert inv == bodies[0]["gpus"]  # name, memory_total, power limit, MIG mode: all equal
+        reading = gpu_sampler.sample(inv)[0]
+        assert reading.keys() == fields
+        for key in fields - {"uuid"}:
+            values = [r[key] for r in recorded]
+            assert min(values) <= reading[key] <= max(values), (state, key, reading[key])
