@@ -45,6 +45,11 @@ class Archetype:
     cpu_peak: float = 30.0
     serves: bool = True  # False: the server is up and loaded, but no request arrives
     noise_sd: float = 1.5  # utilization noise, percentage points
+    servers: int = 1  # replicas on the host, each on gpus / servers GPUs
+    kv_metric: bool = True  # False: the server exports no KV-cache metric (Triton)
+    # What the host really costs you per hour, for a test or a demo to set as its price (HostPrice):
+    # the agent cannot send prices.
+    user_hourly_usd: float | None = None
 
 
 ARCHETYPES = [
@@ -60,9 +65,21 @@ ARCHETYPES = [
     Archetype("saturated", "h100", 1, "vllm", "meta-llama/Llama-3.1-8B-Instruct", peak_util=99, night_util=95,
               kv_peak=99, waiting_peak=60, preempt_per_sample=3),
     Archetype("triton-no-batching", "l4", 1, "triton", "resnet50", dtype="float16", max_batch=1, peak_util=25,
-              night_util=20, kv_peak=0, batch_size_peak=1),
+              night_util=20, kv_peak=0, waiting_peak=4, batch_size_peak=1, mem_held=0.15, kv_metric=False),
     Archetype("tgi-healthy", "a10g", 1, "tgi", "google/gemma-2-9b-it", peak_util=70, night_util=40),
     Archetype("cpu-only", None, 0, None, cpu_peak=8),
+    # Rules must leave these alone: little traffic makes small batches, not a batching problem…
+    Archetype("low-traffic", "l4", 1, "vllm", "meta-llama/Llama-3.1-8B-Instruct", peak_util=12, night_util=3,
+              kv_peak=3, batch_size_peak=1.3),
+    # …and two healthy replicas on small GPUs are not merged into one bigger GPU.
+    Archetype("two-replica-small", "l4", 2, "vllm", "meta-llama/Llama-3.1-8B-Instruct", peak_util=65,
+              night_util=35, kv_peak=40, servers=2),
+    # A 70B at bf16 on Hopper: FP8 halves its weights and speeds it up.
+    Archetype("llama70b-hopper", "h100", 4, "vllm", "meta-llama/Llama-3.1-70B-Instruct", peak_util=35,
+              night_util=15, kv_peak=35),
+    # Priced by its owner at the provider's rate, far under the catalog's list price.
+    Archetype("user-priced", "h100", 1, "vllm", "meta-llama/Llama-3.1-8B-Instruct", peak_util=15, night_util=5,
+              kv_peak=10, user_hourly_usd=2.10),
 ]  # fmt: skip
 
 
@@ -81,9 +98,11 @@ def inventory(h: int, arch: Archetype) -> dict[str, Any]:
     servers = []
     if arch.kind:
         port = {"vllm": 8000, "tgi": 8080, "triton": 8002}[arch.kind]
-        servers = [{"id": f"{arch.kind}:{port}", "kind": arch.kind, "model": arch.model, "dtype": arch.dtype,
-                    "quantization": None, "tensor_parallel": max(1, arch.gpus), "max_batch_size": arch.max_batch,
-                    "gpu_uuids": [g["uuid"] for g in gpus]}]  # fmt: skip
+        per = max(1, arch.gpus // arch.servers)
+        servers = [{"id": f"{arch.kind}:{port + i}", "kind": arch.kind, "model": arch.model, "dtype": arch.dtype,
+                    "quantization": None, "tensor_parallel": per, "max_batch_size": arch.max_batch,
+                    "gpu_uuids": [g["uuid"] for g in gpus[i * per:(i + 1) * per]]}
+                   for i in range(arch.servers)]  # fmt: skip
     return {
         "agent": {"version": __version__},
         "host": {"hostname": f"sim-{arch.name}-{h:05d}", "machine_id": f"sim-machine-{h:05d}",
@@ -107,15 +126,15 @@ def sample(ts: float, inv: dict[str, Any], arch: Archetype, rng: random.Random) 
          "power_w": round(g["power_limit_w"] * (0.2 + 0.75 * util / 100), 1), "temp_c": round(35 + 0.4 * util, 1)}
         for g in inv["gpus"]
     ]  # fmt: skip
-    if inv["servers"]:
-        running = arch.max_batch * 0.5 * share if arch.batch_size_peak is None else arch.batch_size_peak * share
-        out["servers"] = [{
-            "id": inv["servers"][0]["id"], "running": round(min(running, arch.max_batch), 2),
-            "waiting": round(arch.waiting_peak * share, 2), "kv_cache_pct": round(arch.kv_peak * share, 2),
-            "batch_size": round(max(1.0, min(running, arch.max_batch)) if share > 0.01 else 0.0, 2),
-            "preempted": round(arch.preempt_per_sample * share), "prompt_tps": round(4000 * share, 1),
-            "gen_tps": round(1200 * share, 1), "requests_ps": round(6 * share, 3),
-        }]  # fmt: skip
+    running = arch.max_batch * 0.5 * share if arch.batch_size_peak is None else arch.batch_size_peak * share
+    out["servers"] = [{
+        "id": server["id"], "running": round(min(running, arch.max_batch), 2),
+        "waiting": round(arch.waiting_peak * share, 2),
+        **({"kv_cache_pct": round(arch.kv_peak * share, 2)} if arch.kv_metric else {}),
+        "batch_size": round(max(1.0, min(running, arch.max_batch)) if share > 0.01 else 0.0, 2),
+        "preempted": round(arch.preempt_per_sample * share), "prompt_tps": round(4000 * share, 1),
+        "gen_tps": round(1200 * share, 1), "requests_ps": round(6 * share, 3),
+    } for server in inv["servers"]]  # fmt: skip
     return out
 
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from recommender import rules
 from recommender.catalog import match_gpu_type, match_model
-from recommender.findings import DeploymentStats, Finding, GpuStats, GpuTypeInfo, HostStats, ServerStats
+from recommender.findings import Context, DeploymentStats, Finding, GpuStats, GpuTypeInfo, HostStats, ServerStats
 from recommender.models import DeploymentThresholds, GpuType, HostPrice, ModelSpec
-from recommender.thresholds import merged
+from recommender.thresholds import Thresholds, merged, parse
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, histogram_fields
 from telemetry.rollups import floor_to
@@ -31,7 +31,7 @@ CHUNK_HOSTS = 200
 
 def type_info(t: GpuType) -> GpuTypeInfo:
     return GpuTypeInfo(t.name, t.memory_bytes, t.memory_bandwidth_gbps, t.tdp_w, t.tflops_16bit, t.bf16, t.fp8,
-                       t.int8, t.price_usd, t.price_label, t.vendor, t.consumer)  # fmt: skip
+                       t.int8, t.price_usd, t.price_label, t.vendor, t.consumer, t.hourly_price_usd)  # fmt: skip
 
 
 def _wmean(column: str) -> dict:
@@ -58,17 +58,18 @@ def _hist_sums(prefix: str) -> dict:
 class Analysis:
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
-        self.base = settings.RECOMMENDER_THRESHOLDS
+        self.base = parse(settings.RECOMMENDER_THRESHOLDS)
         self.hi = floor_to(self.now, PERIOD_1H)
-        self.lo = self.hi - timedelta(days=self.base["window_days"])
+        self.lo = self.hi - timedelta(days=self.base.window_days)
         self.window_s = (self.hi - self.lo).total_seconds()
         self.types = list(GpuType.objects.all())
         self.catalog = [type_info(t) for t in self.types]
+        self.ctx = Context(settings.GRID_KG_CO2_PER_KWH, settings.VCPU_HOURLY_USD, self.catalog)
         self.specs = list(ModelSpec.objects.all())
         self.overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
         self.deployments: dict[str, DeploymentStats] = {}
 
-    def th(self, deployment: str) -> dict[str, float]:
+    def th(self, deployment: str) -> Thresholds:
         return merged(self.base, self.overrides.get(deployment))
 
     def run(self) -> list[Finding]:
@@ -76,10 +77,10 @@ class Analysis:
         for hosts in self._chunks():
             for host in hosts:
                 for rule in rules.HOST_RULES:
-                    findings += rule(host)
+                    findings += rule(host, self.ctx)
         for dep in self.deployments.values():
             for rule in rules.DEPLOYMENT_RULES:
-                findings += rule(dep, self.catalog)
+                findings += rule(dep, self.ctx)
         return rules.resolve(findings)
 
     def _chunks(self) -> Iterator[list[HostStats]]:
@@ -97,11 +98,8 @@ class Analysis:
         for g in Gpu.objects.filter(host_id__in=ids, active=True).values("host_id"):
             gpus_by_host[g["host_id"]] = gpus_by_host.get(g["host_id"], 0) + 1
         servers = list(InferenceServer.objects.filter(host_id__in=ids, active=True).prefetch_related("gpus"))
-        first_model = {}
-        for s in servers:
-            first_model.setdefault(s.host_id, s.model)
         for h in Host.objects.filter(pk__in=ids):
-            deployment = h.deployment or first_model.get(h.pk) or h.hostname
+            deployment = h.deployment  # telemetry.deployment, stored at inventory sync
             hosts[h.pk] = HostStats(h.pk, h.hostname, h.machine_id, deployment, h.cpu_count, h.mem_total_bytes,
                                     prices.get(h.pk), self.th(deployment), self.window_s)  # fmt: skip
         self._load_host_rollups(hosts)
@@ -141,14 +139,15 @@ class Analysis:
         for g in Gpu.objects.filter(host_id__in=list(hosts), active=True).order_by("host_id", "index"):
             gpu_type = match_gpu_type(g.name, g.memory_total_bytes, self.types)
             host_price = prices.get(g.host_id)
+            user = True
             if host_price is not None:
                 price, label = host_price / counts[g.host_id], f"${host_price:.2f}/h for the host (your price)"
             elif gpu_type is not None:
-                price, label = gpu_type.price_usd, gpu_type.price_label
+                price, label, user = gpu_type.price_usd, gpu_type.price_label, gpu_type.price_override_usd is not None
             else:
-                price, label = None, f"no price: {g.name} is not in the GPU catalog"
+                price, label, user = None, f"no price: {g.name} is not in the GPU catalog", False
             info = type_info(gpu_type) if gpu_type else None
-            stats = GpuStats(g.pk, g.uuid, g.index, g.name, g.memory_total_bytes, info, price, label)
+            stats = GpuStats(g.pk, g.uuid, g.index, g.name, g.memory_total_bytes, info, price, label, user)
             hosts[g.host_id].gpus.append(stats)
             by_id[g.pk] = stats
         rows = self._sums(
@@ -197,18 +196,23 @@ class Analysis:
             s.batch_mean, s.gen_tps_mean = _mean(row, "batch_size_mean"), _mean(row, "gen_tps_mean")
             s.kv_hist = _hist(row, "kv")
         # The queue as the hours saw it: the p95 of hourly means, and how many hours had traffic.
-        hourly: dict[int, list[tuple[float, bool]]] = {}
+        # …and how many of the busy hours ran at the batch limit (the hourly mean within 10% of it).
+        hourly: dict[int, list[tuple[float, bool, float]]] = {}
         busy = Q(requests_ps_mean__gt=0) | Q(gen_tps_mean__gt=0) | Q(running_mean__gt=0)
-        for server_id, waiting, is_busy in (
+        for server_id, waiting, is_busy, running in (
             ServerRollup.objects.filter(self._window(server_id__in=list(by_id)))
             .annotate(is_busy=Case(When(busy, then=1), default=0))
-            .values_list("server_id", "waiting_mean", "is_busy")
+            .values_list("server_id", "waiting_mean", "is_busy", "running_mean")
         ):
-            hourly.setdefault(server_id, []).append((waiting or 0.0, bool(is_busy)))
+            hourly.setdefault(server_id, []).append((waiting or 0.0, bool(is_busy), running or 0.0))
         for server_id, hours in hourly.items():
-            waits = sorted(w for w, _ in hours)
-            by_id[server_id].waiting_p95_hourly = waits[max(0, math.ceil(0.95 * len(waits)) - 1)]
-            by_id[server_id].busy_hours_share = sum(b for _, b in hours) / len(hours)
+            s = by_id[server_id]
+            waits = sorted(w for w, _, _ in hours)
+            s.waiting_p95_hourly = waits[max(0, math.ceil(0.95 * len(waits)) - 1)]
+            s.busy_hours_share = sum(b for _, b, _ in hours) / len(hours)
+            busy_hours = [r for _, b, r in hours if b]
+            if s.max_batch_size and busy_hours:
+                s.at_limit_share = sum(r >= 0.9 * s.max_batch_size for r in busy_hours) / len(busy_hours)
 
     def _load_deployment_load(self, hosts: dict[int, HostStats]) -> None:
         """Σ of the GPUs' hourly mean utilization, per deployment and hour."""

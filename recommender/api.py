@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.db.models import Q
-from ninja import Router, Schema
+from django.db.models import Case, IntegerField, Value, When
+from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from recommender.models import Recommendation
 from recommender.models.recommendation import KINDS
+from telemetry.models import Host
 from telemetry.readauth import READ_AUTH
 
 router = Router(tags=["read"], auth=READ_AUTH)
@@ -21,10 +23,41 @@ Status = Literal["open", "acknowledged", "dismissed", "resolved"]
 
 
 class SavingOut(Schema):
-    usd_month: float
-    kwh_month: float
+    usd_month: float = Field(description="current.usd_month − proposed.usd_month, to the cent")
+    kwh_month: float = Field(description="signed: negative when the change draws more power")
     kg_co2_month: float
     basis: str
+
+
+class ScheduleOut(Schema):
+    peak_replicas: int
+    off_replicas: int
+    peak_hours_utc: list[int] = Field(description="hours of the day (UTC) that run peak_replicas")
+    text: str
+
+
+class ConfigOut(Schema):
+    """A deployment's configuration, costed on one price basis."""
+
+    gpu_type: str | None
+    gpus_per_replica: int
+    replicas: int = Field(description="replicas (at the peak, where there is a schedule)")
+    tensor_parallel: int | None = None
+    dtype: str | None = Field(None, description="weights' precision: bf16, fp16, fp8, int8 or awq (INT4)")
+    spare_gpus: int = Field(0, description="GPUs held that serve no replica")
+    gpus: float | None = Field(None, description="GPUs running on average over a day")
+    usd_month: float
+    kwh_month: float
+    price_basis: str | None = None
+    summary: str | None = None
+    schedule: ScheduleOut | None = None
+    vcpus: int | None = None
+    mem_gib: float | None = None
+
+
+class AlternativeOut(ConfigOut):
+    label: str
+    saving_usd_month: float = Field(description="what this option saves against the step's current configuration")
 
 
 class RecommendationOut(Schema):
@@ -41,6 +74,10 @@ class RecommendationOut(Schema):
     action: str
     evidence: list[dict[str, Any]]
     saving: SavingOut
+    current: ConfigOut | None = Field(None, description="where this step starts (the previous step's proposed)")
+    proposed: ConfigOut | None = None
+    alternatives: list[AlternativeOut] = []
+    plan_step: int | None = Field(None, description="1, 2, … in its deployment's plan; null outside a plan")
     confidence: float
     status_reason: str
     first_seen: datetime
@@ -55,12 +92,14 @@ def _out(r: Recommendation) -> dict:
         "title": r.title, "reason": r.reason, "action": r.action, "evidence": r.evidence,
         "saving": {"usd_month": r.saving_usd_month, "kwh_month": r.saving_kwh_month,
                    "kg_co2_month": r.saving_kg_co2_month, "basis": r.saving_basis},
+        "current": r.current, "proposed": r.proposed, "alternatives": r.alternatives or [], "plan_step": r.plan_step,
         "confidence": r.confidence, "status_reason": r.status_reason, "first_seen": r.first_seen,
         "last_seen": r.last_seen, "resolved_at": r.resolved_at,
     }  # fmt: skip
 
 
-@router.get("/recommendations", response=list[RecommendationOut], summary="Recommendations, largest saving first")
+@router.get("/recommendations", response=list[RecommendationOut],
+            summary="Recommendations: saturation first, then by monthly saving")  # fmt: skip
 @paginate(LimitOffsetPagination)
 def recommendations(request, status: Status | None = None, kind: Kind | None = None, deployment: str | None = None,
                     host: str | None = None):  # fmt: skip
@@ -72,6 +111,14 @@ def recommendations(request, status: Status | None = None, kind: Kind | None = N
         qs = qs.filter(kind=kind)
     if deployment is not None:
         qs = qs.filter(deployment=deployment)
-    if host is not None:
-        qs = qs.filter(Q(host__hostname=host) | Q(host__machine_id=host))
-    return [_out(r) for r in qs.order_by("-saving_usd_month", "kind", "pk")]
+    if host is not None:  # the host's own advice and its deployment's plan
+        hosts = Host.objects.filter(Q(hostname=host) | Q(machine_id=host))
+        deployments = list(hosts.values_list("deployment", flat=True))
+        qs = qs.filter(Q(host__in=hosts) | Q(target_type="deployment", deployment__in=deployments))
+    return [_out(r) for r in by_impact(qs)]
+
+
+def by_impact(qs):
+    """Users waiting (saturation) first, then the largest saving; a deployment's plan in its order."""
+    urgent = Case(When(kind="saturation", then=Value(0)), default=Value(1), output_field=IntegerField())
+    return qs.annotate(urgent=urgent).order_by("urgent", "-saving_usd_month", "deployment", "plan_step", "kind", "pk")

@@ -21,7 +21,8 @@ from recommender.models import Recommendation
 log = logging.getLogger(__name__)
 Status = Recommendation.Status
 FIELDS = ["target_type", "target_label", "deployment", "host_id", "gpu_id", "title", "reason", "action", "evidence",
-          "saving_usd_month", "saving_kwh_month", "saving_kg_co2_month", "saving_basis", "confidence"]  # fmt: skip
+          "saving_usd_month", "saving_kwh_month", "saving_kg_co2_month", "saving_basis", "confidence", "current", "proposed",
+          "alternatives", "plan_step"]  # fmt: skip
 
 
 def _values(f: Finding) -> dict:
@@ -30,6 +31,7 @@ def _values(f: Finding) -> dict:
         "host_id": f.host_id, "gpu_id": f.gpu_id, "title": f.title[:255], "reason": f.reason, "action": f.action,
         "evidence": f.evidence, "saving_usd_month": f.saving.usd, "saving_kwh_month": f.saving.kwh,
         "saving_kg_co2_month": f.saving.kg_co2, "saving_basis": f.saving.basis, "confidence": f.confidence,
+        "current": f.current, "proposed": f.proposed, "alternatives": f.alternatives, "plan_step": f.plan_step,
     }  # fmt: skip
 
 

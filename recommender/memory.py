@@ -96,6 +96,11 @@ class MemoryNeed:
     basis: str  # how the figure was reached, said in every recommendation that uses it
 
     @property
+    def from_model(self) -> bool:
+        """Counted from the model's shape (weights + KV in use + overhead), not read off NVML."""
+        return self.overhead > 0
+
+    @property
     def total(self) -> float:
         return self.weights + self.kv_in_use + self.overhead
 

@@ -1,14 +1,29 @@
-"""Money, energy and carbon per month."""
+"""Money, energy and carbon per month, and how sure a finding is.
+
+Confidence, the same in every rule:
+
+    confidence = coverage × margin × basis
+    coverage   = min(1, hours of data in the window / full_confidence_hours)   (a week by default)
+    margin     = 0.5 + 0.5 × min(1, 2 × |value − boundary| / scale)
+    basis      = 0.8 when a price you set is compared with a catalog price, else 1
+
+so a finding at its decision boundary has 0.5 of its coverage, and one at least half a
+`scale` away from it (each rule names its scale: the threshold itself for idle, the
+starting cost for a sizing step) has all of it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 HOURS_PER_MONTH = 730  # 365 × 24 / 12
+MIXED_PRICE_FACTOR = 0.8
 
 
 @dataclass(frozen=True)
 class Saving:
+    """Signed: a negative kWh means the change draws more power."""
+
     usd: float = 0.0
     kwh: float = 0.0
     kg_co2: float = 0.0
@@ -16,15 +31,16 @@ class Saving:
 
 
 def monthly(usd_per_hour: float, watts: float, grid_kg_per_kwh: float, basis: str, hours: float = HOURS_PER_MONTH):
-    kwh = max(0.0, watts) * hours / 1000
-    return Saving(round(usd_per_hour * hours, 2), round(kwh, 1), round(kwh * grid_kg_per_kwh, 1), basis)
+    kwh = round(watts * hours / 1000, 1)
+    return Saving(round(usd_per_hour * hours, 2), kwh, round(kwh * grid_kg_per_kwh, 1), basis)
 
 
-def confidence(coverage: float, value: float | None, threshold: float, scale: float | None = None) -> float:
-    """Coverage of the window (0–1) × how far the value sits from its threshold (0.5 at the line, 1 far off)."""
-    coverage = max(0.0, min(1.0, coverage))
+def confidence(covered_s: float, full_s: float, value: float | None, boundary: float, scale: float | None = None,
+               mixed_prices: bool = False) -> float:  # fmt: skip
+    coverage = max(0.0, min(1.0, covered_s / full_s)) if full_s > 0 else 0.0
+    basis = MIXED_PRICE_FACTOR if mixed_prices else 1.0
     if value is None:
-        return round(coverage * 0.5, 2)
-    scale = scale or max(abs(threshold), 1.0)
-    distance = min(1.0, abs(threshold - value) / scale)
-    return round(coverage * (0.5 + 0.5 * distance), 2)
+        return round(coverage * 0.5 * basis, 2)
+    scale = scale or max(abs(boundary), 1.0)
+    margin = 0.5 + 0.5 * min(1.0, 2 * abs(value - boundary) / scale)
+    return round(coverage * margin * basis, 2)

@@ -1,49 +1,121 @@
-"""Rule thresholds: defaults in settings.RECOMMENDER_THRESHOLDS, overridable per deployment."""
+"""Rule thresholds as one typed object: each with its unit, bounds and meaning.
+
+The fleet-wide values come from RIGHTSIZER_RECOMMENDER_THRESHOLDS (checked at start-up by
+a system check, recommender.checks); a deployment may override any of them but the window
+(DeploymentThresholds). Rules receive the merged object in their context and read no settings.
+
+The defaults learn from the established right-sizing tools: a 14-day window, at least 30
+hours of data before any advice, sizing to 70% utilization with a 15% memory safety margin.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-# The defaults learn from the established right-sizing tools: a 14-day window, at
-# least 30 hours of data before any advice, sizing to 70% utilization with a 15%
-# memory safety margin.
-DEFAULTS: dict[str, float] = {
-    "window_days": 14,
-    "min_coverage_hours": 30,
-    "target_util_pct": 70,
-    "memory_margin": 0.15,
-    "idle_util_p99_pct": 5,  # idle: GPU p99 utilization below this, and no request served
-    "idle_held_mem_pct": 10,  # idle-held: memory held above this share while idle
-    "min_saving_pct": 15,  # smaller_gpu / quantize: only when the cheaper option saves this much
-    "diurnal_night_ratio": 0.6,  # a schedule when the quiet hours need this share of the peak or less
-    "batching_waiting": 1,  # batching: requests waiting (p95 of hourly means) at least this…
-    "batching_kv_headroom_pct": 50,  # …while the KV cache p95 stays below this…
-    "batching_util_headroom_pct": 70,  # …and GPU utilization p95 below this
-    "batching_batch_near_one": 1.5,  # or the mean batch at most this under steady traffic
-    "host_cpu_p95_pct": 20,  # host_rightsize: CPU p95 below this…
-    "host_mem_peak_pct": 40,  # …and memory peak below this share of the host's memory
-    "saturation_kv_pct": 90,  # saturation: KV cache p95 above this with preemptions or a queue
-    "saturation_util_p50_pct": 95,  # utilization pinned: the median above this
-    "saturation_mem_pct": 95,  # memory near full (NVML, where no server pre-allocates)
-}
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+def _t(default: float, unit: str, lo: float, hi: float, description: str) -> Any:
+    return Field(default, ge=lo, le=hi, description=description, json_schema_extra={"unit": unit})
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    window_days: Annotated[float, _t(14, "days", 1, 90, "how far back the analysis looks (fleet-wide only)")]
+    min_coverage_hours: Annotated[float, _t(30, "hours", 1, 2160, "no advice before this much data")]
+    full_confidence_hours: Annotated[
+        float, _t(168, "hours", 1, 2160, "data coverage that counts as complete for confidence (a week of cycles)")
+    ]
+    target_util_pct: Annotated[float, _t(70, "%", 10, 100, "utilization a right-sized deployment runs at")]
+    memory_margin: Annotated[float, _t(0.15, "share", 0, 1, "headroom added to the memory need")]
+    replica_floor: Annotated[
+        float, _t(2, "replicas", 1, 64, "fewest replicas a deployment of 2 or more is sized to (availability)")
+    ]
+    max_gpus_per_replica: Annotated[float, _t(8, "GPUs", 1, 8, "a replica stays within one node")]
+    idle_util_p99_pct: Annotated[float, _t(5, "%", 0, 50, "idle: GPU p99 utilization below this, no request served")]
+    idle_held_mem_pct: Annotated[float, _t(10, "%", 0, 100, "idle-held: memory held above this share while idle")]
+    min_saving_pct: Annotated[float, _t(15, "%", 0, 100, "a sizing step is advised only when it saves this much")]
+    diurnal_night_ratio: Annotated[
+        float, _t(0.6, "share", 0, 1, "a schedule when the quiet hours need this share of the peak or less")
+    ]
+    batching_waiting: Annotated[
+        float, _t(1, "requests", 0, 10_000, "batching: requests waiting (p95 of hourly means) at least this")
+    ]
+    batching_at_limit_share: Annotated[
+        float, _t(0.25, "share", 0, 1, "batching: or running at the batch limit in this share of busy hours")
+    ]
+    batching_kv_headroom_pct: Annotated[float, _t(50, "%", 0, 100, "batching: only while the KV cache p95 is below")]
+    batching_util_headroom_pct: Annotated[float, _t(70, "%", 0, 100, "batching: and GPU utilization p95 below")]
+    host_cpu_p95_pct: Annotated[float, _t(20, "%", 0, 100, "host_rightsize: CPU p95 below this")]
+    host_mem_peak_pct: Annotated[float, _t(40, "%", 0, 100, "host_rightsize: and memory peak below this share")]
+    saturation_kv_pct: Annotated[
+        float, _t(90, "%", 0, 100, "saturation: KV cache p95 above this with preemptions or a queue")
+    ]
+    saturation_util_p50_pct: Annotated[float, _t(95, "%", 0, 100, "saturation: GPU median utilization above this")]
+    saturation_mem_pct: Annotated[
+        float, _t(95, "%", 0, 100, "saturation: memory peak above this where no server pre-allocates")
+    ]
+
+    def __getitem__(self, key: str) -> float:
+        return getattr(self, key)
+
+    def with_overrides(self, overrides: Mapping[str, float] | None) -> Thresholds:
+        return self if not overrides else Thresholds(**{**self.model_dump(), **overrides})
+
+
+def _defaults() -> dict[str, float]:
+    return {name: float(field.default) for name, field in Thresholds.model_fields.items()}
+
+
+DEFAULTS: dict[str, float] = _defaults()
+UNITS: dict[str, str] = {n: (f.json_schema_extra or {}).get("unit", "") for n, f in Thresholds.model_fields.items()}
+
+
+def describe() -> list[dict[str, Any]]:
+    """Each threshold with its unit, bounds and meaning (the settings page and the README)."""
+    out = []
+    for name, field in Thresholds.model_fields.items():
+        bounds = {type(m).__name__: getattr(m, type(m).__name__.lower(), None) for m in field.metadata}
+        out.append({"name": name, "default": DEFAULTS[name], "unit": UNITS[name], "min": bounds.get("Ge"),
+                    "max": bounds.get("Le"), "description": field.description})  # fmt: skip
+    return out
+
+
+def _error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "thresholds"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown threshold {name}: use {', '.join(DEFAULTS)}")
+        else:
+            parts.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)
+
+
+def parse(values: Any, base: Mapping[str, float] | None = None) -> Thresholds:
+    """`values` over `base` (default: the built-in defaults), as a Thresholds; ValueError names what is wrong."""
+    if not isinstance(values, Mapping):
+        raise ValueError('thresholds must be a JSON object, e.g. {"target_util_pct": 60}')
+    clean = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in values.items()}
+    try:
+        return Thresholds(**{**(base or DEFAULTS), **clean})
+    except ValidationError as exc:
+        raise ValueError(_error(exc)) from None
 
 
 def validate_overrides(values: Any) -> dict[str, float]:
-    if not isinstance(values, Mapping):
-        raise ValueError('overrides must be a JSON object, e.g. {"target_util_pct": 60}')
-    if "window_days" in values:
+    """A deployment's overrides: known keys within bounds, and not the fleet-wide window."""
+    if isinstance(values, Mapping) and "window_days" in values:
         raise ValueError("window_days is fleet-wide: set it in RIGHTSIZER_RECOMMENDER_THRESHOLDS")
-    unknown = sorted(set(values) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown threshold(s) {', '.join(unknown)}: use {', '.join(DEFAULTS)}")
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{key} must be a number ≥ 0, not {value!r}")
-    return dict(values)
+    parse(values)
+    return {k: float(v) for k, v in values.items()}
 
 
-def merged(base: Mapping[str, float], overrides: Mapping[str, float] | None) -> dict[str, float]:
-    out = dict(base)
-    out.update(overrides or {})
-    return out
+def merged(base: Mapping[str, float] | Thresholds, overrides: Mapping[str, float] | None) -> Thresholds:
+    start = base if isinstance(base, Thresholds) else parse(base)
+    try:
+        return start.with_overrides(overrides)
+    except ValidationError:
+        return start  # an override saved before a bound changed: the fleet-wide values apply

@@ -32,23 +32,19 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
-def _recommender_thresholds(raw: str) -> dict[str, float]:
+def _recommender_thresholds(raw: str) -> dict:
+    """The JSON object as given; recommender.checks validates names and bounds at start-up."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from recommender.thresholds import DEFAULTS
-
     if not raw:
-        return dict(DEFAULTS)
+        return {}
     try:
-        overrides = json.loads(raw)
-        unknown = sorted(set(overrides) - set(DEFAULTS)) if isinstance(overrides, dict) else ["(not an object)"]
-        if unknown or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in overrides.values()):
-            raise ValueError(f"unknown keys {unknown}" if unknown else "values must be numbers")
+        values = json.loads(raw)
     except ValueError as exc:
-        raise ImproperlyConfigured(
-            f"RIGHTSIZER_RECOMMENDER_THRESHOLDS is not a JSON object of numbers over {', '.join(DEFAULTS)}: {exc}"
-        ) from None
-    return {**DEFAULTS, **overrides}
+        raise ImproperlyConfigured(f"RIGHTSIZER_RECOMMENDER_THRESHOLDS is not JSON: {exc}") from None
+    if not isinstance(values, dict):
+        raise ImproperlyConfigured('RIGHTSIZER_RECOMMENDER_THRESHOLDS must be a JSON object, e.g. {"target_util_pct": 60}')
+    return values
 
 
 SECRET_KEY = _secret_key()

@@ -34,7 +34,13 @@ class Recommendation(models.Model):
     saving_kwh_month = models.FloatField(default=0.0)
     saving_kg_co2_month = models.FloatField(default=0.0)
     saving_basis = models.TextField(blank=True, help_text="the arithmetic behind the saving")
-    confidence = models.FloatField(help_text="0–1: data coverage × distance from the threshold")
+    confidence = models.FloatField(help_text="0–1: data coverage × distance from the decision boundary × price basis")
+    # A step of its deployment's plan (recommender.plan.Config.as_dict): where it starts, what it proposes,
+    # rival options, and its place in the plan. saving_usd_month = current.usd_month − proposed.usd_month.
+    current = models.JSONField(null=True, blank=True)
+    proposed = models.JSONField(null=True, blank=True)
+    alternatives = models.JSONField(default=list, blank=True)
+    plan_step = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)

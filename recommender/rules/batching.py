@@ -1,16 +1,22 @@
-"""batching: requests wait while the KV cache and GPU have headroom, or batches stay near 1 under steady traffic.
+"""batching: the server's batch limit binds while the GPU and its memory have room.
 
+The limit binds when requests wait (p95 of hourly means at least `batching_waiting`), or
+when the server runs at its configured maximum in a material share of its busy hours. A
+small batch from low traffic is not a batching problem: nothing waits and the limit is
+never reached, so nothing is said. Memory must have room: the KV cache p95 under the
+headroom line, or, for a server that exports no KV metric and does not pre-allocate, NVML
+memory; a pre-allocating server without a KV metric gets no advice (its room is unknown).
 The knob differs per server kind; the advice names it and a value to try.
 """
 
 from __future__ import annotations
 
-from recommender.findings import Finding, HostStats, ServerStats, evidence
-from recommender.rules.common import p, server_gpus
+from recommender.findings import Finding, HostStats, ServerStats, evidence, series
+from recommender.rules.common import PREALLOCATING, p, server_gpus
 from recommender.savings import Saving, confidence
 
 NO_SAVING = Saving(basis="Not priced: batching raises throughput per GPU. Once the same traffic needs fewer GPUs, "
-                         "scale_down prices the change.")  # fmt: skip
+                         "the deployment's plan prices the change as a scale-down.")  # fmt: skip
 
 
 def knob(server: ServerStats) -> str:
@@ -23,13 +29,13 @@ def knob(server: ServerStats) -> str:
                 "fit a batch; --max-batch-size caps it")  # fmt: skip
     if server.kind == "triton":
         return ("enable dynamic_batching { max_queue_delay_microseconds: 2000 } in config.pbtxt with "
-                f"max_batch_size ≥ {max(8, target // 16)} and preferred_batch_size [4, 8]")  # fmt: skip
+                f"max_batch_size {max(8, target // 16)} and preferred_batch_size [4, 8]")  # fmt: skip
     if server.kind == "sglang":
         return f"raise --max-running-requests from {current or 'its default'} to {target}"
     return "batch requests on the server (e.g. a request queue that groups up to 8 with a 2–5 ms wait)"
 
 
-def check(host: HostStats) -> list[Finding]:
+def check(host: HostStats, ctx=None) -> list[Finding]:
     th = host.th
     out = []
     for server in host.servers:
@@ -39,39 +45,61 @@ def check(host: HostStats) -> list[Finding]:
         util_p95 = max((p(g.util_hist, 95) or 0.0) for g in gpus)
         kv_p95 = p(server.kv_hist, 95)
         waiting = server.waiting_p95_hourly
-        evidence_rows = [
-            evidence("requests waiting", "p95 of hourly means", waiting, th["batching_waiting"], "requests",
-                     host.window_s, server.covered_s),
-            evidence("KV cache use", "p95", kv_p95, th["batching_kv_headroom_pct"], "%", host.window_s,
-                     server.covered_s),
-            evidence("GPU utilization", "p95", util_p95, th["batching_util_headroom_pct"], "%", host.window_s,
-                     server.covered_s),
-        ]  # fmt: skip
-        headroom = util_p95 < th["batching_util_headroom_pct"] and (kv_p95 or 0) < th["batching_kv_headroom_pct"]
-        if waiting is not None and waiting >= th["batching_waiting"] and headroom:
-            reason = (f"Requests wait (p95 of hourly means: {waiting:.1f}) while the KV cache (p95 "
-                      f"{kv_p95 or 0:.0f}%) and the GPU (p95 {util_p95:.0f}%) have room: the batch limit "
-                      f"({server.max_batch_size or 'default'}) holds them back.")  # fmt: skip
-            value = waiting
-            limit = th["batching_waiting"]
-        elif (server.batch_mean is not None and server.batch_mean <= th["batching_batch_near_one"]
-              and server.busy_hours_share >= 0.5 and util_p95 < th["batching_util_headroom_pct"]):  # fmt: skip
-            reason = (f"The average batch is {server.batch_mean:.2f} request(s) under steady traffic (requests "
-                      f"in {server.busy_hours_share * 100:.0f}% of hours) while the GPU's p95 utilization is "
-                      f"{util_p95:.0f}%: requests run one at a time.")  # fmt: skip
-            evidence_rows.append(evidence("batch size", "mean", server.batch_mean, th["batching_batch_near_one"],
-                                          "requests", host.window_s, server.covered_s))  # fmt: skip
-            value = server.batch_mean
-            limit = th["batching_batch_near_one"]
-        else:
+        queue = waiting is not None and waiting >= th.batching_waiting
+        at_limit = server.at_limit_share is not None and server.at_limit_share >= th.batching_at_limit_share
+        if not (queue or at_limit) or util_p95 >= th.batching_util_headroom_pct:
             continue
+        room = _memory_room(host, server, gpus, kv_p95)
+        if room is None:
+            continue
+        kv_text = "not reported" if kv_p95 is None else f"p95 {kv_p95:.0f}%"
+        signs = []
+        if queue:
+            signs.append(f"requests wait (p95 of hourly means: {waiting:.1f})")
+        if at_limit:
+            signs.append(f"the server runs at its limit of {server.max_batch_size} in "
+                         f"{server.at_limit_share * 100:.0f}% of busy hours")  # fmt: skip
+        said = " and ".join(signs)
+        reason = (f"{said[:1].upper() + said[1:]} while memory ({room}; KV cache {kv_text}) and the GPU "
+                  f"(p95 {util_p95:.0f}%) have room: the batch limit ({server.max_batch_size or 'default'}) "
+                  "holds requests back.")  # fmt: skip
         label = f"{server.key} on {host.hostname}"
+        value, limit = (waiting, th.batching_waiting) if queue else (server.at_limit_share, th.batching_at_limit_share)
         out.append(Finding(
             kind="batching", target_type="host", target_key=f"host:{host.machine_id}/server:{server.key}",
             target_label=label, deployment=host.deployment, title=f"Batch more on {label} ({server.kind})",
-            reason=reason, action=f"{server.kind}: {knob(server)}; then watch the queue and the KV cache.",
-            evidence=evidence_rows, saving=NO_SAVING,
-            confidence=confidence(server.covered_s / host.window_s, value, limit),
+            reason=reason, action=f"{server.kind}: {knob(server)}; then watch the queue"
+                                 f"{' and the KV cache' if kv_p95 is not None else ''}.",
+            evidence=_evidence(host, server, gpus, waiting, kv_p95, util_p95), saving=NO_SAVING,
+            confidence=confidence(server.covered_s, th.full_confidence_hours * 3600, value, limit,
+                                  scale=max(limit, 1.0)),
             host_id=host.host_id, gpu_ids=frozenset(server.gpu_ids), host_ids=frozenset({host.host_id}),
         ))  # fmt: skip
     return out
+
+
+def _memory_room(host: HostStats, server: ServerStats, gpus, kv_p95: float | None) -> str | None:
+    th = host.th
+    if kv_p95 is not None:
+        return "KV cache below its line" if kv_p95 < th.batching_kv_headroom_pct else None
+    if server.kind in PREALLOCATING:
+        return None  # the KV pool is reserved at start: without its metric the room is unknown
+    used = max(100 * (g.mem_used_max or 0) / g.memory_bytes for g in gpus if g.memory_bytes)
+    return f"GPU memory peak {used:.0f}%" if used < th.batching_kv_headroom_pct else None
+
+
+def _evidence(host: HostStats, server: ServerStats, gpus, waiting, kv_p95, util_p95) -> list[dict]:
+    th, w, c = host.th, host.window_s, server.covered_s
+    rows = [
+        evidence("requests waiting", "p95 of hourly means", waiting, th.batching_waiting, "requests", w, c,
+                 series("server", server.server_id, "waiting", "p95_hourly")),
+        evidence("KV cache use", "p95", kv_p95, th.batching_kv_headroom_pct, "%", w, c,
+                 series("server", server.server_id, "kv_cache_pct", "p95"), reported=kv_p95 is not None),
+        evidence("GPU utilization", "p95", util_p95, th.batching_util_headroom_pct, "%", w, c,
+                 series("gpu", gpus[0].gpu_id, "util_pct", "p95")),
+    ]  # fmt: skip
+    if server.at_limit_share is not None:
+        rows.append(evidence("running at the batch limit", "share of busy hours", server.at_limit_share * 100,
+                             th.batching_at_limit_share * 100, "%", w, c,
+                             series("server", server.server_id, "running", "mean"), limit=server.max_batch_size))  # fmt: skip
+    return rows

@@ -1,133 +1,125 @@
-"""idle: a GPU (or a whole host) that does no work → release it, or scale it to zero.
+"""idle: GPUs (or CPU-only hosts) that did no work over the window → release them.
 
-A GPU is idle when its p99 utilization over the window stays under the threshold
-and no inference server on it served a request. "Idle-held" is the case generic
-tools miss: the memory is held (a loaded server), the compute is ~0.
+A GPU is idle when its p99 utilization stays under the threshold and no inference server
+on it served a request. "Idle but holding memory" is the case generic tools miss: a loaded
+server holds the memory while the compute sits at ~0. As a plan step: a deployment whose
+every GPU is idle is released whole (and its plan ends there); GPUs that serve no replica
+of a working deployment are released alone.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
+from dataclasses import replace
 
-from recommender.findings import Finding, HostStats, evidence
-from recommender.rules.common import p, server_gpus
-from recommender.savings import confidence, monthly
-
-
-def check(host: HostStats) -> list[Finding]:
-    th = host.th
-    limit = th["idle_util_p99_pct"]
-    idle = []
-    for gpu in host.gpus:
-        p99 = p(gpu.util_hist, 99)
-        if p99 is None or not host.enough_data(gpu.covered_s) or p99 >= limit:
-            continue
-        if any(s.served_requests for s in host.servers if gpu.gpu_id in s.gpu_ids):
-            continue
-        idle.append((gpu, p99))
-    if host.gpus and len(idle) == len(host.gpus):
-        return [_whole_host(host, idle)]
-    if not host.gpus:
-        return _cpu_host(host)
-    return [_one_gpu(host, gpu, p99) for gpu, p99 in idle]
+from recommender.findings import GpuStats, HostStats, evidence, series
+from recommender.plan import Config, plural, released
+from recommender.rules.common import p
+from recommender.rules.state import State, Step
+from recommender.savings import confidence
 
 
-def _one_gpu(host: HostStats, gpu, p99: float) -> Finding:
-    th = host.th
-    held_pct = 100 * (gpu.mem_used_max or 0) / gpu.memory_bytes if gpu.memory_bytes else 0.0
-    held = held_pct >= th["idle_held_mem_pct"]
-    servers = [s for s in host.servers if gpu.gpu_id in s.gpu_ids]
-    what = f"GPU {gpu.index} ({gpu.name}) on {host.hostname}"
-    reason = (
-        f"Over {host.window_s / 86400:.0f} days its utilization stayed under {limit_text(th)} "
-        f"(p99 {p99:.1f}%) and it served no request."
-    )
-    if held:
-        names = ", ".join(f"{s.key} ({s.model})" for s in servers) or "a process"
-        reason += f" It still holds {held_pct:.0f}% of its memory: {names} is loaded and unused."
-    price = gpu.price_usd or 0.0
-    saving = monthly(price, gpu.power_mean_w or 0.0, settings.GRID_KG_CO2_PER_KWH,
-                     f"1 GPU × {gpu.price_label} × 730 h; {gpu.power_mean_w or 0:.0f} W mean draw × 730 h")  # fmt: skip
-    return Finding(
-        kind="idle", target_type="gpu", target_key=f"gpu:{gpu.uuid}", target_label=what,
-        deployment=host.deployment, title=f"{'Idle but holding memory' if held else 'Idle'}: {what}",
-        reason=reason,
-        action=("Stop the idle server and release the GPU, or let it scale to zero when no traffic comes."
-                if held else "Release the GPU, or give it work."),
-        evidence=[_util_evidence(host, gpu, p99), *_mem_evidence(host, gpu, held_pct)],
-        saving=saving, confidence=confidence(gpu.covered_s / host.window_s, p99, th["idle_util_p99_pct"]),
-        host_id=host.host_id, gpu_id=gpu.gpu_id, gpu_ids=frozenset({gpu.gpu_id}),
-        host_ids=frozenset({host.host_id}),
+def idle_gpus(s: State) -> list[tuple[HostStats, GpuStats, float]]:
+    out = []
+    for host in s.dep.hosts:
+        for gpu in host.gpus:
+            p99 = p(gpu.util_hist, 99)
+            if p99 is None or not host.enough_data(gpu.covered_s) or p99 >= s.th.idle_util_p99_pct:
+                continue
+            if any(sv.served_requests for sv in host.servers if gpu.gpu_id in sv.gpu_ids):
+                continue
+            out.append((host, gpu, p99))
+    return out
+
+
+def step(s: State, start: Config) -> Step | None:
+    if not s.gpus:
+        return _cpu_only(s, start)
+    idle = idle_gpus(s)
+    if not idle:
+        return None
+    if len(idle) == len(s.gpus):
+        return _whole(s, start, idle)
+    served = {g for h in s.dep.hosts for sv in h.servers for g in sv.gpu_ids}
+    spare = [(h, g, v) for h, g, v in idle if g.gpu_id not in served]
+    if not spare or not start.spare_gpus:
+        return None
+    n = min(len(spare), start.spare_gpus)
+    spare = spare[:n]
+    proposed = replace(start, spare_gpus=start.spare_gpus - n)
+    where = ", ".join(f"GPU {g.index} on {h.hostname}" for h, g, _ in spare)
+    worst = max(v for _, _, v in spare)
+    return Step(
+        "idle", proposed, f"Release {plural(n, 'idle GPU')} of {s.dep.name}",
+        f"{where}: no inference server runs on {'it' if n == 1 else 'them'}, and utilization stayed under "
+        f"{s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over {s.dep.window_s / 86400:.0f} days.",
+        f"Release {where}, or give {'it' if n == 1 else 'them'} work.",
+        [_util(s, h, g, v) for h, g, v in spare],
+        confidence(min(g.covered_s for _, g, _ in spare), s.th.full_confidence_hours * 3600, worst,
+                   s.th.idle_util_p99_pct),
+        [],
     )  # fmt: skip
 
 
-def _whole_host(host: HostStats, idle: list) -> Finding:
-    th = host.th
-    gpu_price = sum(g.price_usd or 0 for g, _ in idle)
-    price = host.price_usd if host.price_usd is not None else gpu_price
-    label = host.hostname
-    watts = sum(g.power_mean_w or 0 for g, _ in idle)
-    worst = max(p99 for _, p99 in idle)
-    priced = f"the host's price ${host.price_usd:.2f}/h" if host.price_usd is not None else (
-        f"{len(idle)} GPU × {idle[0][0].price_label}")  # fmt: skip
-    basis = f"{priced} × 730 h; {watts:.0f} W of GPUs × 730 h"
-    servers = [s for s in host.servers if s.gpu_ids]
-    held = [s for s in servers if any((g.mem_used_max or 0) > 0 for g in server_gpus(host, s))]
-    reason = (
-        f"All {len(idle)} GPU(s) stayed under {limit_text(th)} utilization at p99 (worst {worst:.1f}%) "
-        f"over {host.window_s / 86400:.0f} days, and no request was served."
-    )
+def _whole(s: State, start: Config, idle: list) -> Step:
+    held = []
+    for host in s.dep.hosts:
+        for sv in host.servers:
+            gpus = [g for g in host.gpus if g.gpu_id in sv.gpu_ids and g.memory_bytes]
+            if gpus and max(100 * (g.mem_used_max or 0) / g.memory_bytes for g in gpus) >= s.th.idle_held_mem_pct:
+                held.append(f"{sv.key} ({sv.model or sv.kind}) on {host.hostname}")
+    worst = max(v for _, _, v in idle)
+    days = s.dep.window_s / 86400
+    which = "Its GPU" if len(idle) == 1 else f"All {len(idle)} GPUs"
+    reason = (f"{which} stayed under {s.th.idle_util_p99_pct:g}% utilization at p99 (worst "
+              f"{worst:.1f}%) over {days:.0f} days, and no request was served.")  # fmt: skip
     if held:
-        reason += " Memory is still held by " + ", ".join(f"{s.key} ({s.model})" for s in held) + "."
-    covered = min(g.covered_s for g, _ in idle)
-    return Finding(
-        kind="idle", target_type="host", target_key=f"host:{host.machine_id}", target_label=label,
-        deployment=host.deployment, title=f"Idle host: {label} ({len(idle)} GPU)",
-        reason=reason, action="Release the host, or scale the deployment to zero when no traffic comes.",
-        evidence=[_util_evidence(host, g, p99) for g, p99 in idle],
-        saving=monthly(price, watts, settings.GRID_KG_CO2_PER_KWH, basis),
-        confidence=confidence(covered / host.window_s, worst, th["idle_util_p99_pct"]),
-        host_id=host.host_id, gpu_ids=frozenset(g.gpu_id for g, _ in idle), host_ids=frozenset({host.host_id}),
+        reason += " Memory is still held by " + ", ".join(held) + ": loaded and unused."
+    title = f"{'Idle but holding memory' if held else 'Idle'}: release {s.dep.name} ({plural(len(idle), 'GPU')})"
+    evidence_rows = [_util(s, h, g, v) for h, g, v in idle[:8]]
+    evidence_rows += [_held(s, h, g) for h, g, _ in idle[:8] if g.mem_used_max and g.memory_bytes]
+    return Step(
+        "idle", released(start), title, reason,
+        ("Stop the idle servers and release the GPUs, or let the deployment scale to zero when no traffic comes."
+         if held else "Release the GPUs (or the hosts), or give them work."),
+        evidence_rows,
+        confidence(min(g.covered_s for _, g, _ in idle), s.th.full_confidence_hours * 3600, worst,
+                   s.th.idle_util_p99_pct),
+        [],
     )  # fmt: skip
 
 
-def _cpu_host(host: HostStats) -> list[Finding]:
-    th = host.th
-    p99 = p(host.cpu_hist, 99)
-    if p99 is None or not host.enough_data() or p99 >= th["idle_util_p99_pct"]:
-        return []
-    if any(s.served_requests for s in host.servers):
-        return []
-    vcpu = settings.VCPU_HOURLY_USD
-    price = host.price_usd if host.price_usd is not None else (host.cpu_count or 0) * vcpu
-    basis = (f"the host's price ${host.price_usd:.2f}/h × 730 h" if host.price_usd is not None
-             else f"{host.cpu_count} vCPU × ${vcpu}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD) × 730 h; "
-                  "energy not measured")  # fmt: skip
-    return [Finding(
-        kind="idle", target_type="host", target_key=f"host:{host.machine_id}", target_label=host.hostname,
-        deployment=host.deployment, title=f"Idle host: {host.hostname} (no GPU)",
-        reason=(f"CPU stayed under {limit_text(th)} at p99 ({p99:.1f}%) over {host.window_s / 86400:.0f} days, "
-                "and no inference server on it served a request."),
-        action="Release the host, or give it work.",
-        evidence=[evidence("host CPU utilization", "p99", p99, th["idle_util_p99_pct"], "%", host.window_s,
-                           host.covered_s)],
-        saving=monthly(price, 0.0, settings.GRID_KG_CO2_PER_KWH, basis),
-        confidence=confidence(host.coverage, p99, th["idle_util_p99_pct"]),
-        host_id=host.host_id, host_ids=frozenset({host.host_id}),
-    )]  # fmt: skip
+def _cpu_only(s: State, start: Config) -> Step | None:
+    hosts = []
+    for host in s.dep.hosts:
+        p99 = p(host.cpu_hist, 99)
+        if p99 is None or not host.enough_data() or p99 >= s.th.idle_util_p99_pct:
+            return None
+        if any(sv.served_requests for sv in host.servers):
+            return None
+        hosts.append((host, p99))
+    if not hosts:
+        return None
+    worst = max(v for _, v in hosts)
+    names = ", ".join(h.hostname for h, _ in hosts)
+    return Step(
+        "idle", released(start), f"Idle: release {s.dep.name} ({plural(len(hosts), 'host')}, no GPU)",
+        f"CPU stayed under {s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over "
+        f"{s.dep.window_s / 86400:.0f} days on {names}, and no inference server served a request.",
+        f"Release {names}, or give {'it' if len(hosts) == 1 else 'them'} work.",
+        [evidence("host CPU utilization", "p99", v, s.th.idle_util_p99_pct, "%", s.dep.window_s, h.covered_s,
+                  series("host", h.host_id, "cpu_pct", "p99")) for h, v in hosts],
+        confidence(min(h.covered_s for h, _ in hosts), s.th.full_confidence_hours * 3600, worst,
+                   s.th.idle_util_p99_pct),
+        [],
+    )  # fmt: skip
 
 
-def limit_text(th: dict[str, float]) -> str:
-    return f"{th['idle_util_p99_pct']:g}%"
+def _util(s: State, host: HostStats, gpu: GpuStats, p99: float) -> dict:
+    return evidence(f"GPU {gpu.index} utilization on {host.hostname}", "p99", p99, s.th.idle_util_p99_pct, "%",
+                    s.dep.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "util_pct", "p99"))  # fmt: skip
 
 
-def _util_evidence(host: HostStats, gpu, p99: float) -> dict:
-    return evidence(f"GPU {gpu.index} utilization", "p99", p99, host.th["idle_util_p99_pct"], "%", host.window_s,
-                    gpu.covered_s, gpu=gpu.uuid, max=gpu.util_max)  # fmt: skip
-
-
-def _mem_evidence(host: HostStats, gpu, held_pct: float) -> list[dict]:
-    if not gpu.mem_used_max:
-        return []
-    return [evidence(f"GPU {gpu.index} memory used", "max", held_pct, host.th["idle_held_mem_pct"], "% of memory",
-                     host.window_s, gpu.covered_s, gpu=gpu.uuid)]  # fmt: skip
+def _held(s: State, host: HostStats, gpu: GpuStats) -> dict:
+    return evidence(f"GPU {gpu.index} memory used on {host.hostname}", "max",
+                    100 * (gpu.mem_used_max or 0) / gpu.memory_bytes, s.th.idle_held_mem_pct, "% of memory",
+                    s.dep.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "mem_used_pct", "max"))  # fmt: skip

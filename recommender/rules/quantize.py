@@ -1,74 +1,95 @@
-"""quantize: a model served at 16-bit whose 8-bit or 4-bit weights fit on fewer or cheaper GPUs.
+"""quantize: a 16-bit deployment whose FP8, INT8 or 4-bit weights fit fewer GPUs per replica, and whose
+lower precision carries more load per GPU (recommender.precisions: credited, sourced factors).
 
-Compared with the best 16-bit option (the right-sized current type, or a cheaper type),
-so the saving is what quantization adds on top of scale_down and smaller_gpu.
+The weights come from the model's shape (never from NVML memory used, which includes the
+pre-allocated KV pool); the KV cache in use is kept as measured. The action names a flag the
+server accepts. Other precisions, and the best quantized option on other GPU types, are
+listed as alternatives inside the step. A step that keeps the replica size and saves only
+through the credited speed-up must save twice the usual minimum (the factor is an estimate).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from recommender import memory
-from recommender.findings import DeploymentStats, Finding, GpuTypeInfo, evidence
-from recommender.rules.common import SIXTEEN_BIT, gib, sizing
-from recommender.rules.smaller_gpu import alternatives, best_option
-from recommender.savings import confidence, monthly
-
-# (vLLM --quantization value, bytes per weight key, label, quality risk)
-OPTIONS = [
-    ("fp8", "fp8", "FP8", "8-bit weights are near lossless on published evaluations (typically under 1%)."),
-    ("int8", "int8", "INT8 (W8A8)", "8-bit weights are near lossless on published evaluations (typically under 1%)."),
-    ("awq", "awq", "4-bit AWQ/GPTQ",
-     "4-bit weights cost a few percent on hard tasks (math, code, long reasoning): evaluate on your own traffic."),
-]  # fmt: skip
+from recommender.findings import evidence, series
+from recommender.plan import Config, perf_ratio, plural, precision_label
+from recommender.precisions import PRECISIONS, action
+from recommender.rules.common import gib
+from recommender.rules.smaller_gpu import alternatives_of
+from recommender.rules.state import State, Step, candidate_price, replica_size, runs, saves_enough
+from recommender.savings import confidence
 
 
-def check(dep: DeploymentStats, catalog: list[GpuTypeInfo]) -> list[Finding]:
-    s = sizing(dep)
-    if s is None or s.server is None or s.server.shape is None or s.need is None:
-        return []
+def options(s: State, start: Config, gpu_type, base_factor: float) -> list[tuple[Config, object]]:
+    out = []
+    for prec in PRECISIONS:
+        if not runs(gpu_type, prec.key) or action(s.server.kind, prec.key) is None:
+            continue
+        gpr = replica_size(s, gpu_type, prec.key)
+        if gpr is None:
+            continue
+        price, label, user, _ = candidate_price(s, start, gpu_type)
+        if gpu_type.name == start.gpu_type.name:
+            price, label, user = start.usd_per_gpu_hour, start.price_label, start.user_price
+        config = s.sized(start, gpu_type, prec.key, base_factor / prec.throughput, gpr, price, label, user,
+                         schedule=start.schedule is not None)  # fmt: skip
+        if config.peak_gpus <= start.peak_gpus:
+            out.append((config, prec))
+    return out
+
+
+def step(s: State, start: Config) -> Step | None:
     server = s.server
-    if server.quantization or (server.dtype or "").lower() not in SIXTEEN_BIT:
-        return []
-    th = dep.th
-    types = [s.gpu_type, *alternatives(s.gpu_type, catalog)]
-    sixteen = best_option(s, types, server.dtype or "bf16")
-    if sixteen is None:
-        return []
-    best = None
-    for quant, key, label, risk in OPTIONS:
-        weights = memory.weight_bytes(server.shape, "bf16", key)
-        option = best_option(s, types, server.dtype or "bf16", quant, need_bytes=weights + s.need.kv_in_use)
-        if option and (best is None or option.usd_per_hour < best[0].usd_per_hour):
-            best = (option, quant, label, risk, weights)
-    if best is None:
-        return []
-    option, quant, label, risk, weights = best
-    if option.usd_per_hour > sixteen.usd_per_hour * (1 - th["min_saving_pct"] / 100):
-        return []
-    saved = sixteen.usd_per_hour - option.usd_per_hour
-    new = option.gpu_type
-    watts = s.power_mean_w * (sixteen.gpus * sixteen.gpu_type.tdp_w - option.gpus * new.tdp_w) / s.gpu_type.tdp_w
+    if s.gpu_type is None or server is None or server.shape is None or s.need is None or not s.need.from_model:
+        return None
+    if not s.sixteen_bit or start.replicas == 0:
+        return None
+    here = [o for o in options(s, start, start.gpu_type, start.load_factor) if _worth_it(s, start, o[0])]
+    if not here:
+        return None
+    # At the same cost the least lossy precision wins (PRECISIONS is ordered FP8, INT8, INT4).
+    here.sort(key=lambda o: (o[0].usd_month, PRECISIONS.index(o[1])))
+    proposed, prec = here[0]
+    others = [(c, f"{p.label} on this GPU type") for c, p in here[1:]]
+    for other in alternatives_of(start.gpu_type, s.ctx.catalog):
+        factor = start.load_factor * perf_ratio(start.gpu_type, other)
+        found = sorted(options(s, start, other, factor), key=lambda o: o[0].usd_month)
+        if found and found[0][0].usd_month < proposed.usd_month:
+            c, p = found[0]
+            others.append((c, f"{p.label} on {other.name}"))
+    others = sorted(others, key=lambda o: o[0].usd_month)[:3]
+    weights16 = s.need.weights
+    weights = memory.weight_bytes(server.shape, "bf16", prec.key)
+    tp = (f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica} "
+          f"(--tensor-parallel-size {proposed.gpus_per_replica})." if proposed.gpus_per_replica != start.gpus_per_replica
+          else "")  # fmt: skip
     reason = (
-        f"{server.model} at 16-bit has {gib(s.need.weights)} of weights; at {label} they are {gib(weights)} "
+        f"{server.model} at 16-bit has {gib(weights16)} of weights; at {prec.label} they are {gib(weights)} "
         f"(embeddings and head stay 16-bit). With the KV cache in use ({gib(s.need.kv_in_use)}) and a "
-        f"{th['memory_margin'] * 100:.0f}% margin it fits {option.per_replica} × {new.name} per replica, "
-        f"against {sixteen.per_replica} × {sixteen.gpu_type.name} at 16-bit. {risk}"
+        f"{s.th.memory_margin * 100:.0f}% margin a replica fits {plural(proposed.gpus_per_replica, 'GPU')}, "
+        f"and {prec.label} carries {prec.throughput:g}× the load per GPU ({prec.source}). {prec.risk}"
     )
-    basis = (f"{sixteen.gpus} × {sixteen.gpu_type.price_label} − {option.gpus} × {new.price_label}, × 730 h; "
-             "power scaled by TDP")  # fmt: skip
-    return [Finding(
-        kind="quantize", target_type="deployment", target_key=f"deployment:{dep.name}", target_label=dep.name,
-        deployment=dep.name, title=f"Quantize {dep.name} to {label}: {option.gpus} × {new.name} "
-                                   f"instead of {sixteen.gpus} × {sixteen.gpu_type.name}",
-        reason=reason,
-        action=f"Serve {server.model} with --quantization {quant} (or a pre-quantized checkpoint) "
-               f"on {option.gpus} × {new.name}; compare quality on your own prompts first.",
-        evidence=[evidence("model weights", label, weights / 1024**3, round(s.need.weights / 1024**3, 1), "GiB",
-                           dep.window_s, s.covered_s, sixteen_bit_gib=round(s.need.weights / 1024**3, 1),
-                           kv_in_use_gib=round(s.need.kv_in_use / 1024**3, 1))],
-        saving=monthly(saved, max(0.0, watts), settings.GRID_KG_CO2_PER_KWH, basis),
-        confidence=confidence(s.covered_s / dep.window_s, option.usd_per_hour, sixteen.usd_per_hour,
-                              scale=sixteen.usd_per_hour),
-        gpu_ids=frozenset(g.gpu_id for g in s.gpus), host_ids=frozenset(h.host_id for h in dep.hosts),
-    )]  # fmt: skip
+    title = (f"Quantize {s.dep.name} to {prec.label}: {plural(proposed.replicas, 'replica')} × "
+             f"{proposed.gpus_per_replica} {start.gpu_type.name} instead of {start.replicas} × {start.gpus_per_replica}")  # fmt: skip
+    act = (f"{server.kind}: {action(server.kind, prec.key)}; run {plural(proposed.replicas, 'replica')} of "
+           f"{plural(proposed.gpus_per_replica, 'GPU')}.{tp} Compare quality on your own prompts first.")  # fmt: skip
+    ev = [
+        evidence("model weights", precision_label(prec.key), weights / 1024**3, round(weights16 / 1024**3, 1), "GiB",
+                 s.dep.window_s, s.covered_s, None, sixteen_bit_gib=round(weights16 / 1024**3, 1),
+                 kv_in_use_gib=round(s.need.kv_in_use / 1024**3, 1)),
+        evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95 * 100, None, "GPU-%",
+                 s.dep.window_s, s.covered_s, series("deployment", s.dep.name, "util_pct_sum", "p95_hourly")),
+    ]  # fmt: skip
+    boundary = start.usd_month * (1 - s.th.min_saving_pct / 100)
+    return Step("quantize", proposed, title, reason, act, ev,
+                confidence(s.covered_s, s.th.full_confidence_hours * 3600, proposed.usd_month, boundary,
+                           scale=start.usd_month),
+                others)  # fmt: skip
+
+
+def _worth_it(s: State, start: Config, proposed: Config) -> bool:
+    """Fewer GPUs per replica (the weights' memory) clears the usual bar; a saving that rests on the credited
+    speed-up alone (same replica size, fewer replicas) must clear twice it, for the factor is an estimate."""
+    if proposed.gpus_per_replica < start.gpus_per_replica:
+        return saves_enough(start, proposed, s.th)
+    return proposed.usd_month <= start.usd_month * (1 - 2 * s.th.min_saving_pct / 100)

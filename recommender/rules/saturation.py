@@ -3,21 +3,21 @@ utilization pinned → scale up or quantize. A risk, not a saving."""
 
 from __future__ import annotations
 
-from recommender.findings import Finding, HostStats, evidence
+from recommender.findings import Finding, HostStats, evidence, series
 from recommender.rules.common import PREALLOCATING, p
 from recommender.savings import Saving, confidence
 
 RISK = Saving(basis="A risk, not a saving: adding capacity costs money, and latency or errors cost more.")
 
 
-def check(host: HostStats) -> list[Finding]:
+def check(host: HostStats, ctx=None) -> list[Finding]:
     th = host.th
     out = []
     for server in host.servers:
         kv_p95 = p(server.kv_hist, 95)
-        if kv_p95 is None or not host.enough_data(server.covered_s) or kv_p95 < th["saturation_kv_pct"]:
+        if kv_p95 is None or not host.enough_data(server.covered_s) or kv_p95 < th.saturation_kv_pct:
             continue
-        queue = (server.waiting_p95_hourly or 0) >= th["batching_waiting"]
+        queue = (server.waiting_p95_hourly or 0) >= th.batching_waiting
         preempted = (server.preempted_sum or 0) > 0
         if not (queue or preempted):
             continue
@@ -30,16 +30,19 @@ def check(host: HostStats) -> list[Finding]:
         out.append(Finding(
             kind="saturation", target_type="host", target_key=f"host:{host.machine_id}/server:{server.key}",
             target_label=label, deployment=host.deployment, title=f"Saturated: {label}",
-            reason="; ".join(signs).capitalize() + ". Latency grows and requests are recomputed.",
+            reason=_sentence(signs) + " Latency grows and requests are recomputed.",
             action="Add a replica, or quantize the weights (or use an fp8 KV cache) to make room for more KV cache.",
             evidence=[
-                evidence("KV cache use", "p95", kv_p95, th["saturation_kv_pct"], "%", host.window_s, server.covered_s),
-                evidence("preemptions", "sum", server.preempted_sum, 0, "requests", host.window_s, server.covered_s),
+                evidence("KV cache use", "p95", kv_p95, th.saturation_kv_pct, "%", host.window_s, server.covered_s,
+                         series("server", server.server_id, "kv_cache_pct", "p95")),
+                evidence("preemptions", "sum", server.preempted_sum, 0, "requests", host.window_s, server.covered_s,
+                         series("server", server.server_id, "preempted", "sum")),
                 evidence("requests waiting", "p95 of hourly means", server.waiting_p95_hourly,
-                         th["batching_waiting"], "requests", host.window_s, server.covered_s),
+                         th.batching_waiting, "requests", host.window_s, server.covered_s,
+                         series("server", server.server_id, "waiting", "p95_hourly")),
             ],
-            saving=RISK, confidence=confidence(server.covered_s / host.window_s, kv_p95, th["saturation_kv_pct"],
-                                               scale=100 - th["saturation_kv_pct"]),
+            saving=RISK, confidence=confidence(server.covered_s, th.full_confidence_hours * 3600, kv_p95,
+                                               th.saturation_kv_pct, scale=100 - th.saturation_kv_pct),
             host_id=host.host_id, gpu_ids=frozenset(server.gpu_ids), host_ids=frozenset({host.host_id}),
         ))  # fmt: skip
     flagged = {g for f in out for g in f.gpu_ids}
@@ -49,8 +52,8 @@ def check(host: HostStats) -> list[Finding]:
         p50 = p(gpu.util_hist, 50)
         preallocated = any(gpu.gpu_id in s.gpu_ids and s.kind in PREALLOCATING for s in host.servers)
         mem_pct = 100 * (gpu.mem_used_max or 0) / gpu.memory_bytes if gpu.memory_bytes else 0.0
-        pinned = p50 is not None and p50 >= th["saturation_util_p50_pct"]
-        full = not preallocated and mem_pct >= th["saturation_mem_pct"]
+        pinned = p50 is not None and p50 >= th.saturation_util_p50_pct
+        full = not preallocated and mem_pct >= th.saturation_mem_pct
         if not (pinned or full):
             continue
         what = f"GPU {gpu.index} ({gpu.name}) on {host.hostname}"
@@ -58,18 +61,23 @@ def check(host: HostStats) -> list[Finding]:
             [f"memory peaked at {mem_pct:.0f}%"] if full else [])  # fmt: skip
         out.append(Finding(
             kind="saturation", target_type="gpu", target_key=f"gpu:{gpu.uuid}", target_label=what,
-            deployment=host.deployment, title=f"Saturated: {what}", reason="; ".join(signs).capitalize() + ".",
+            deployment=host.deployment, title=f"Saturated: {what}", reason=_sentence(signs),
             action="Add capacity (another GPU or replica), or quantize to free memory.",
             evidence=[
-                evidence(f"GPU {gpu.index} utilization", "p50", p50, th["saturation_util_p50_pct"], "%",
-                         host.window_s, gpu.covered_s),
-                evidence(f"GPU {gpu.index} memory used", "max", mem_pct, th["saturation_mem_pct"], "% of memory",
-                         host.window_s, gpu.covered_s),
+                evidence(f"GPU {gpu.index} utilization", "p50", p50, th.saturation_util_p50_pct, "%",
+                         host.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "util_pct", "p50")),
+                evidence(f"GPU {gpu.index} memory used", "max", mem_pct, th.saturation_mem_pct, "% of memory",
+                         host.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "mem_used_pct", "max")),
             ],
             saving=RISK,
-            confidence=confidence(gpu.covered_s / host.window_s, p50 if pinned else mem_pct,
-                                  th["saturation_util_p50_pct"] if pinned else th["saturation_mem_pct"], scale=5),
+            confidence=confidence(gpu.covered_s, th.full_confidence_hours * 3600, p50 if pinned else mem_pct,
+                                  th.saturation_util_p50_pct if pinned else th.saturation_mem_pct, scale=5),
             host_id=host.host_id, gpu_id=gpu.gpu_id, gpu_ids=frozenset({gpu.gpu_id}),
             host_ids=frozenset({host.host_id}),
         ))  # fmt: skip
     return out
+
+
+def _sentence(parts: list[str]) -> str:
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."

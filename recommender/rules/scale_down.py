@@ -1,118 +1,66 @@
-"""scale_down: a deployment whose p95 load fits in fewer GPUs or replicas at the target utilization.
+"""scale_down: the deployment's p95 load fits fewer replicas (or smaller ones), or fewer at night.
 
-Load is the sum over the deployment's GPUs of each hour's mean utilization (so 8 GPUs
-at 9% are 0.72 GPU of work); its p95 over the window's hours is sized at the target
-utilization, never below the GPUs one replica needs to hold the model. When the
-quiet hours need clearly fewer, the advice is a time-of-day schedule.
+Replicas are sized so the p95 hourly load runs at the target utilization, each replica as
+small as the model's memory allows (within one node), never fewer than the replica floor.
+When the quiet hours need clearly fewer, a two-level schedule is proposed, and its saving
+is the saving of exactly the schedule it prints. The flat option stays as an alternative.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-
-from django.conf import settings
-
-from recommender import memory
-from recommender.findings import DeploymentStats, Finding, GpuTypeInfo, evidence
-from recommender.rules.common import Sizing, gib, need_without_overhead, sizing
-from recommender.savings import confidence, monthly
+from recommender.findings import evidence, series
+from recommender.plan import Config, peaks_by_hour, plural
+from recommender.rules.common import gib
+from recommender.rules.state import State, Step, replica_size
+from recommender.savings import confidence
 
 
-def needed_gpus(load_units: float, per_replica: int, target_pct: float) -> int:
-    compute = math.ceil(round(load_units / (target_pct / 100), 6))
-    return max(1, math.ceil(compute / per_replica)) * per_replica
-
-
-def per_replica(s: Sizing) -> int:
-    current = s.server.tensor_parallel if s.server and s.server.tensor_parallel else 1
-    if s.need is None:
-        return current
-    fits = memory.gpus_needed(need_without_overhead(s.need), s.gpu_type.memory_bytes,
-                              margin=s.deployment.th["memory_margin"])  # fmt: skip
-    return fits or current
-
-
-def right_size(s: Sizing) -> int:
-    """The GPUs of the current type the deployment needs at its p95 load (never more than it has)."""
-    return min(len(s.gpus), needed_gpus(s.load_p95_units, per_replica(s), s.deployment.th["target_util_pct"]))
-
-
-def check(dep: DeploymentStats, catalog: list[GpuTypeInfo] = ()) -> list[Finding]:
-    """`catalog` is unused: scale_down stays on the deployment's own GPU type."""
-    s = sizing(dep)
-    if s is None:
-        return []
-    th = dep.th
-    have = len(s.gpus)
-    replica = per_replica(s)
-    need = right_size(s)
-    by_hour = _hourly_need(dep, replica, th["target_util_pct"], have)
-    quiet = min(by_hour.values()) if by_hour else need
-    schedule = quiet < need and quiet <= need * th["diurnal_night_ratio"]
-    if need >= have and not schedule:
-        return []
-    price = s.price_usd
-    if schedule:
-        gpu_hours_saved_per_day = sum(have - n for n in by_hour.values())
-        saved_gpus = gpu_hours_saved_per_day / 24
-        busy = sorted(h for h, n in by_hour.items() if n > quiet)
-        hours = _ranges(busy)
-        action = (f"Run {need} GPU(s) ({need // replica} replica(s)) during {hours} UTC and {quiet} "
-                  f"({quiet // replica}) otherwise, e.g. with a scheduled autoscaler.")  # fmt: skip
-        title = f"Scale {dep.name} on a schedule: {need} GPUs by day, {quiet} by night (now {have})"
-    else:
-        saved_gpus = have - need
-        action = f"Scale {dep.name} from {have} to {need} GPU(s) ({need // replica} replica(s) of {replica})."
-        title = f"Scale down {dep.name}: {have} → {need} GPUs"
-    capacity = have * th["target_util_pct"]
-    reason = (
-        f"The deployment's p95 hourly load is {s.load_p95_units * 100:.0f} GPU-% summed over {have} "
-        f"{s.gpu_type.name} GPU(s); at a {th['target_util_pct']:g}% target that needs {need}. "
-        f"One replica needs {replica} GPU(s) to hold the model"
-        + (f" ({gib(s.need.total)}: {s.need.basis})." if s.need else ".")
+def step(s: State, start: Config) -> Step | None:
+    if s.gpu_type is None or start.replicas == 0:
+        return None
+    th = s.th
+    fits = replica_size(s, s.gpu_type, start.precision)
+    gpr = min(fits, start.gpus_per_replica) if fits else start.gpus_per_replica
+    args = (start, s.gpu_type, start.precision, 1.0, gpr, start.usd_per_gpu_hour, start.price_label, start.user_price)
+    flat = s.sized(*args, schedule=False)
+    timed = s.sized(*args, schedule=True)
+    use_schedule = timed.schedule is not None and (
+        timed.usd_month <= flat.usd_month * (1 - th.min_saving_pct / 100)
+        and timed.schedule.off_replicas <= timed.schedule.peak_replicas * th.diurnal_night_ratio
     )
-    watts = s.power_mean_w * saved_gpus
-    basis = (f"{saved_gpus:.2f} GPU(s) fewer on average × {s.price_label} × 730 h; "
-             f"{s.power_mean_w:.0f} W mean draw per GPU")  # fmt: skip
-    profile = [round(max((v for t, v in dep.load_by_hour.items() if _hour(t) == h), default=0), 1) for h in range(24)]
-    return [Finding(
-        kind="scale_down", target_type="deployment", target_key=f"deployment:{dep.name}", target_label=dep.name,
-        deployment=dep.name, title=title, reason=reason, action=action,
-        evidence=[evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95_units * 100,
-                           capacity, "GPU-%", dep.window_s, s.covered_s, gpus=have, needed=need,
-                           by_hour_of_day_max=profile)],
-        saving=monthly(price * saved_gpus, watts, settings.GRID_KG_CO2_PER_KWH, basis),
-        confidence=confidence(s.covered_s / dep.window_s, s.load_p95_units * 100, need * th["target_util_pct"],
-                              scale=capacity),
-        gpu_ids=frozenset(g.gpu_id for g in s.gpus), host_ids=frozenset(h.host_id for h in dep.hosts),
-    )]  # fmt: skip
+    proposed = timed if use_schedule else flat
+    if proposed.usd_month >= start.usd_month or proposed.peak_gpus > start.peak_gpus:
+        return None
+    alternatives = [(flat, "the same replicas around the clock")] if use_schedule and flat.usd_month < start.usd_month else []
+    tp = (f" Tensor parallelism changes from {start.gpus_per_replica} to {gpr}: restart each replica with "
+          f"--tensor-parallel-size {gpr} (TGI: --num-shard {gpr}).") if gpr != start.gpus_per_replica else ""  # fmt: skip
+    floor = (f" The replica floor keeps {plural(s.floor, 'replica')} for availability."
+             if proposed.replicas == s.floor and s.floor > 1 else "")  # fmt: skip
+    capacity = proposed.replicas * gpr * th.target_util_pct
+    reason = (
+        f"The deployment's p95 hourly load is {s.load_p95 * 100:.0f} GPU-% summed over {plural(len(s.gpus), 'GPU')} "
+        f"({s.gpu_type.name}); at a {th.target_util_pct:g}% target that needs "
+        f"{plural(proposed.replicas if not proposed.schedule else proposed.schedule.peak_replicas, 'replica')} of {gpr}."
+        + (f" One replica needs {plural(gpr, 'GPU')} to hold the model ({gib(s.need.total)}: {s.need.basis})."
+           if s.need and s.need.from_model else "")
+        + floor
+    )  # fmt: skip
+    if proposed.schedule:
+        sc = proposed.schedule
+        title = (f"Scale {s.dep.name} on a schedule: {sc.peak_replicas} replicas during {sc.hours_text()} UTC, "
+                 f"{sc.off_replicas} otherwise (now {start.replicas} × {start.gpus_per_replica})")  # fmt: skip
+        action = (f"Run {plural(sc.peak_replicas, 'replica')} of {plural(gpr, 'GPU')} during {sc.hours_text()} UTC "
+                  f"and {sc.off_replicas} otherwise, e.g. with a scheduled autoscaler.{tp}")  # fmt: skip
+    else:
+        title = (f"Scale down {s.dep.name}: {plural(start.replicas, 'replica')} × {start.gpus_per_replica} → "
+                 f"{plural(proposed.replicas, 'replica')} × {gpr} {s.gpu_type.name}")  # fmt: skip
+        action = f"Scale {s.dep.name} to {plural(proposed.replicas, 'replica')} of {plural(gpr, 'GPU')}.{tp}"
+    profile = [round(v * 100, 1) for _, v in sorted(peaks_by_hour(s.dep.load_by_hour).items())]
+    ev = [evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95 * 100, capacity, "GPU-%",
+                   s.dep.window_s, s.covered_s, series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
+                   gpus=len(s.gpus), by_hour_of_day_max=profile)]  # fmt: skip
+    return Step("scale_down", proposed, title, reason, action, ev,
+                confidence(s.covered_s, th.full_confidence_hours * 3600, proposed.usd_month, start.usd_month,
+                           scale=start.usd_month),
+                alternatives)  # fmt: skip
 
-
-def _hour(epoch: int) -> int:
-    return datetime.fromtimestamp(epoch, tz=UTC).hour
-
-
-def _hourly_need(dep: DeploymentStats, replica: int, target: float, have: int) -> dict[int, int]:
-    """For each hour of the day (UTC), the GPUs its busiest occurrence in the window needs."""
-    peak: dict[int, float] = {}
-    for epoch, load in dep.load_by_hour.items():
-        h = _hour(epoch)
-        peak[h] = max(peak.get(h, 0.0), load)
-    if len(peak) < 24:
-        return {}
-    return {h: min(have, needed_gpus(v / 100, replica, target)) for h, v in peak.items()}
-
-
-def _ranges(hours: list[int]) -> str:
-    if not hours:
-        return "no hour"
-    spans, start, prev = [], hours[0], hours[0]
-    for h in hours[1:] + [None]:
-        if h is not None and h == prev + 1:
-            prev = h
-            continue
-        spans.append(f"{start:02d}:00–{(prev + 1) % 24:02d}:00")
-        if h is not None:
-            start = prev = h
-    return ", ".join(spans)

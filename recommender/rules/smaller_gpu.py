@@ -1,78 +1,85 @@
-"""smaller_gpu: the deployment's memory need × (1 + margin) and its load fit a cheaper GPU type.
+"""smaller_gpu: the deployment, as the previous steps left it, fits a cheaper GPU type.
 
-The baseline is the deployment right-sized on its current type (what scale_down
-advises), so the two savings add up instead of counting the same GPUs twice.
+A candidate holds one replica within a node (memory need × (1 + margin) at the step's
+precision) and carries the load scaled by the slower of the compute and bandwidth ratios at
+the target utilization, keeps the replica floor, never needs more GPUs than the step starts
+with, and is cheaper on the same price basis by at least min_saving_pct. Moves stay within a
+vendor and class: CUDA stays CUDA, and consumer cards are advised only for consumer cards.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
-
-from recommender.findings import DeploymentStats, Finding, GpuTypeInfo, evidence
-from recommender.rules.common import Option, Sizing, gib, gpus_for, need_without_overhead, sizing, supports
-from recommender.rules.scale_down import right_size
-from recommender.savings import confidence, monthly
-
-
-def best_option(s: Sizing, catalog: list[GpuTypeInfo], dtype: str, quantization: str = "",
-                need_bytes: float | None = None) -> Option | None:  # fmt: skip
-    need_bytes = need_without_overhead(s.need) if need_bytes is None else need_bytes
-    options = []
-    for candidate in catalog:
-        if not supports(candidate, dtype, quantization):
-            continue
-        option = gpus_for(s.load_p95_units, need_bytes, s.gpu_type, candidate, s.deployment.th)
-        if option:
-            options.append(option)
-    return min(options, key=lambda o: (o.usd_per_hour, o.gpus), default=None)
+from recommender.findings import GpuTypeInfo, evidence, series
+from recommender.plan import Config, perf_ratio, plural, precision_label
+from recommender.rules.common import gib
+from recommender.rules.state import State, Step, candidate_price, replica_size, runs, saves_enough
+from recommender.savings import confidence
 
 
-def alternatives(current: GpuTypeInfo, catalog: list[GpuTypeInfo]) -> list[GpuTypeInfo]:
-    """Moves a team can make without changing its software stack or class of hardware:
-    the same vendor (CUDA stays CUDA), and consumer cards only for consumer cards."""
+def alternatives_of(current: GpuTypeInfo, catalog: list[GpuTypeInfo]) -> list[GpuTypeInfo]:
     return [c for c in catalog if c.name != current.name and c.vendor == current.vendor
             and c.consumer == current.consumer]  # fmt: skip
 
 
-def check(dep: DeploymentStats, catalog: list[GpuTypeInfo]) -> list[Finding]:
-    s = sizing(dep)
-    if s is None or s.need is None:
-        return []
-    th = dep.th
-    dtype = s.server.dtype if s.server else "fp16"
-    quant = s.server.quantization if s.server else ""
-    baseline_gpus = right_size(s)
-    baseline = baseline_gpus * s.price_usd
-    best = best_option(s, alternatives(s.gpu_type, catalog), dtype, quant)
-    if best is None or best.usd_per_hour > baseline * (1 - th["min_saving_pct"] / 100):
-        return []
-    new = best.gpu_type
-    saved = baseline - best.usd_per_hour
-    watts = s.power_mean_w * baseline_gpus - new.tdp_w / s.gpu_type.tdp_w * s.power_mean_w * best.gpus
+def options(s: State, start: Config) -> list[tuple[Config, GpuTypeInfo, bool]]:
+    out = []
+    for candidate in alternatives_of(start.gpu_type, s.ctx.catalog):
+        if not runs(candidate, start.precision or "bf16"):
+            continue
+        gpr = replica_size(s, candidate, start.precision)
+        if gpr is None:
+            continue
+        price, label, user, mixed = candidate_price(s, start, candidate)
+        factor = start.load_factor * perf_ratio(start.gpu_type, candidate)
+        config = s.sized(start, candidate, start.precision, factor, gpr, price, label, user,
+                         schedule=start.schedule is not None)  # fmt: skip
+        if config.peak_gpus <= start.peak_gpus and saves_enough(start, config, s.th):
+            out.append((config, candidate, mixed))
+    return sorted(out, key=lambda o: (o[0].usd_month, o[0].peak_gpus))
+
+
+def step(s: State, start: Config) -> Step | None:
+    if s.gpu_type is None or start.gpu_type is None or start.replicas == 0 or s.need is None:
+        return None
+    found = options(s, start)
+    if not found:
+        return None
+    proposed, new, mixed = found[0]
+    old = start.gpu_type
+    need = s.need_bytes(start.precision) or 0.0
+    slower = perf_ratio(old, new)
     reason = (
-        f"The model needs {gib(s.need.total)} per replica ({s.need.basis}); with a "
-        f"{th['memory_margin'] * 100:.0f}% margin that fits {best.per_replica} × {new.name} "
-        f"({gib(new.memory_bytes)} each). The p95 load ({s.load_p95_units * 100:.0f} GPU-% of {s.gpu_type.name}) "
-        f"carried over by the slower of compute ({s.gpu_type.tflops:g}→{new.tflops:g} TFLOPS) and memory bandwidth "
-        f"({s.gpu_type.bandwidth_gbps:g}→{new.bandwidth_gbps:g} GB/s) needs {best.gpus} at "
-        f"{th['target_util_pct']:g}% utilization."
-    )
-    basis = (f"{baseline_gpus} × {s.price_label} − {best.gpus} × {new.price_label}, × 730 h; "
-             f"power scaled by TDP ({s.gpu_type.tdp_w:g} W → {new.tdp_w:g} W)")  # fmt: skip
-    return [Finding(
-        kind="smaller_gpu", target_type="deployment", target_key=f"deployment:{dep.name}", target_label=dep.name,
-        deployment=dep.name,
-        title=f"Move {dep.name} to {best.gpus} × {new.name} (from {baseline_gpus} × {s.gpu_type.name})",
-        reason=reason,
-        action=f"Run {dep.name} on {best.gpus} × {new.name} ({best.gpus // best.per_replica} replica(s)).",
-        evidence=[
-            evidence("memory need per replica", s.need.basis, s.need.total / 1024**3,
-                     round(new.memory_bytes * best.per_replica / (1 + th["memory_margin"]) / 1024**3, 1), "GiB",
-                     dep.window_s, s.covered_s),
-            evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95_units * 100,
-                     None, "GPU-%", dep.window_s, s.covered_s),
-        ],
-        saving=monthly(saved, max(0.0, watts), settings.GRID_KG_CO2_PER_KWH, basis),
-        confidence=confidence(s.covered_s / dep.window_s, best.usd_per_hour, baseline, scale=baseline),
-        gpu_ids=frozenset(g.gpu_id for g in s.gpus), host_ids=frozenset(h.host_id for h in dep.hosts),
-    )]  # fmt: skip
+        f"A replica needs {gib(need)} at {precision_label(start.precision) or 'today’s precision'} "
+        f"({s.need.basis}); with a {s.th.memory_margin * 100:.0f}% margin that fits "
+        f"{proposed.gpus_per_replica} × {new.name} ({gib(new.memory_bytes)} each). The load carried over by "
+        f"the slower of compute ({old.tflops:g}→{new.tflops:g} TFLOPS) and memory bandwidth "
+        f"({old.bandwidth_gbps:g}→{new.bandwidth_gbps:g} GB/s) needs {plural(proposed.replicas, 'replica')} at "
+        f"{s.th.target_util_pct:g}% utilization."
+        + (f" Each token takes about {new_latency(old, new):.1f}× as long to generate (memory bandwidth)."
+           if old.bandwidth_gbps > new.bandwidth_gbps else "")
+        + (f" Prices compared: {start.price_label} against {proposed.price_label}." if mixed else "")
+    )  # fmt: skip
+    tp = (f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica}."
+          if proposed.gpus_per_replica != start.gpus_per_replica else "")  # fmt: skip
+    title = (f"Move {s.dep.name} to {plural(proposed.replicas, 'replica')} × {proposed.gpus_per_replica} {new.name} "
+             f"(from {start.replicas} × {start.gpus_per_replica} {old.name})")  # fmt: skip
+    act = (f"Run {s.dep.name} on {plural(proposed.replicas, 'replica')} of {proposed.gpus_per_replica} × {new.name}"
+           f"{' on the same schedule' if proposed.schedule else ''}.{tp} Check latency targets first: "
+           f"the new GPUs are {slower:.1f}× slower each.")  # fmt: skip
+    ev = [
+        evidence("memory need per replica", s.need.basis, need / 1024**3,
+                 round(new.memory_bytes * proposed.gpus_per_replica / (1 + s.th.memory_margin) / 1024**3, 1), "GiB",
+                 s.dep.window_s, s.covered_s, None),
+        evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95 * 100, None, "GPU-%",
+                 s.dep.window_s, s.covered_s, series("deployment", s.dep.name, "util_pct_sum", "p95_hourly")),
+    ]  # fmt: skip
+    boundary = start.usd_month * (1 - s.th.min_saving_pct / 100)
+    alternatives = [(c, t.name) for c, t, _ in found[1:3]]
+    return Step("smaller_gpu", proposed, title, reason, act, ev,
+                confidence(s.covered_s, s.th.full_confidence_hours * 3600, proposed.usd_month, boundary,
+                           scale=start.usd_month, mixed_prices=mixed),
+                alternatives, mixed)  # fmt: skip
+
+
+def new_latency(old: GpuTypeInfo, new: GpuTypeInfo) -> float:
+    return old.bandwidth_gbps / new.bandwidth_gbps
