@@ -23,7 +23,10 @@ def check(dep: DeploymentStats, ctx: Context) -> list[Finding]:
         return []
     start = s.current
     out: list[Finding] = []
+    enough = s.covered_s >= s.th.min_coverage_hours * 3600
     for rule in STEPS:
+        if rule is not idle.step and not enough:
+            break  # idle checks each GPU's own coverage; sizing needs the deployment's
         step = rule(s, start)
         if step is None:
             continue

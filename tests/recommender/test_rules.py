@@ -1,16 +1,17 @@
-"""Each rule on hand-built windows: fires, does not fire, and at the boundary."""
+"""Each rule on hand-built windows: fires, does not fire, and at the boundary; the plan's steps chained."""
 
 from __future__ import annotations
 
 import pytest
 
-from recommender.rules import batching, host_rightsize, idle, quantize, resolve, saturation, scale_down, smaller_gpu
+from recommender.rules import batching, deployment_plan, host_rightsize, resolve, saturation
 from tests.recommender.windows import (
     A10G,
     A100,
-    CATALOG,
+    CTX,
     H100,
     HOUR,
+    L4,
     LLAMA_8B,
     LLAMA_70B,
     WINDOW,
@@ -20,127 +21,152 @@ from tests.recommender.windows import (
     server,
 )
 
+
+def plan(hosts, load, **th):
+    return deployment_plan.check(deployment(hosts if isinstance(hosts, list) else [hosts], load, **th), CTX)
+
+
+def _fleet(n, kind=H100, util=9.0, mem_gib=20.0, model=LLAMA_8B, tp=1, host_id=1, first_id=1, kv=5.0, price=None):
+    ids = range(first_id, first_id + n)
+    gpus = [gpu(i, util=[util], kind=kind, mem_used_gib=mem_gib, index=i - first_id, price=price) for i in ids]
+    servers = [server(first_id, gpu_ids=ids, model=model, kv=[kv], tp=tp)] if model else []
+    return host(gpus=gpus, servers=servers, host_id=host_id)
+
+
 # --- idle
 
 
-def test_idle_gpu_holding_memory_is_called_idle_held():
-    h = host(gpus=[gpu(util=[0.5, 1.0, 2.0], mem_used_gib=21.6)], servers=[server(requests=0.0, batch=0.0)])
-    (f,) = idle.check(h)
-    assert f.kind == "idle" and f.target_type == "host"  # its only GPU: release the host
-    assert "Memory is still held by vllm:8000" in f.reason
-    assert f.saving.usd == pytest.approx(1.006 * 730)
-    assert f.saving.kwh == pytest.approx(150 * 730 / 1000) and f.saving.kg_co2 == pytest.approx(43.8)
-    assert f.evidence[0]["statistic"] == "p99" and f.evidence[0]["coverage_pct"] == 100.0
+def test_an_idle_deployment_holding_memory_is_released_whole():
+    h = host(gpus=[gpu(util=[0.5, 0.5, 0.6], mem_used_gib=21.6)], servers=[server(requests=0.0, batch=0.0)])
+    (f,) = plan(h, 0.5)
+    assert f.kind == "idle" and f.plan_step == 1 and "Memory is still held by vllm:8001" in f.reason
+    assert f.current["usd_month"] == pytest.approx(1.006 * 730) and f.proposed["usd_month"] == 0
+    assert f.saving.usd == pytest.approx(1.006 * 730) and f.saving.kwh == pytest.approx(150 * 730 / 1000)
+    assert f.confidence >= 0.95  # 14 days at 0.5% against a 5% line
+    assert f.evidence[0]["series"] == {"entity": "gpu", "id": 1, "metric": "util_pct", "aggregate": "p99"}
 
 
-def test_one_idle_gpu_of_two_is_a_gpu_finding():
-    h = host(gpus=[gpu(1, util=[1.0], mem_used_gib=20), gpu(2, util=[60.0], index=1)],
-             servers=[server(gpu_ids=(2,))])  # fmt: skip
-    (f,) = idle.check(h)
-    assert f.target_type == "gpu" and f.target_key == "gpu:GPU-1" and f.title.startswith("Idle but holding memory")
+def test_a_spare_idle_gpu_beside_a_working_replica_is_released_alone():
+    h = host(gpus=[gpu(1, util=[1.0], mem_used_gib=0), gpu(2, util=[60.0], index=1)], servers=[server(gpu_ids=(2,))])
+    steps = plan(h, 60.0)
+    assert steps[0].kind == "idle" and steps[0].title == "Release 1 idle GPU of chat"
+    assert steps[0].proposed["spare_gpus"] == 0 and steps[0].saving.usd == pytest.approx(1.006 * 730)
 
 
 @pytest.mark.parametrize(("util", "fires"), [(4.9, True), (5.0, False)])
 def test_idle_at_the_p99_boundary(util, fires):
-    assert bool(idle.check(host(gpus=[gpu(util=[util], mem_used_gib=0)]))) is fires
+    steps = plan(host(gpus=[gpu(util=[util], mem_used_gib=0)]), util)
+    assert any(f.kind == "idle" for f in steps) is fires
 
 
 def test_a_gpu_that_served_requests_is_not_idle():
-    h = host(gpus=[gpu(util=[1.0])], servers=[server(requests=0.1)])
-    assert idle.check(h) == []
+    assert not [f for f in plan(host(gpus=[gpu(util=[1.0])], servers=[server(requests=0.1)]), 1.0) if f.kind == "idle"]
 
 
 @pytest.mark.parametrize(("hours", "fires"), [(30, True), (29.9, False)])
 def test_no_advice_before_30_hours_of_data(hours, fires):
     h = host(gpus=[gpu(util=[1.0], covered=hours * HOUR)], covered=hours * HOUR)
-    assert bool(idle.check(h)) is fires
+    assert bool(plan(h, 1.0)) is fires
 
 
 # --- scale_down
 
 
-def _fleet(n, kind=H100, util=9.0, mem_gib=20.0, model=LLAMA_8B, tp=1):
-    gpus = [gpu(i, util=[util], kind=kind, mem_used_gib=mem_gib, index=i) for i in range(1, n + 1)]
-    servers = [server(gpu_ids=range(1, n + 1), model=model, kv=[5.0], tp=tp)] if model else []
-    return host(gpus=gpus, servers=servers)
-
-
-def test_scale_down_an_oversized_deployment():
-    h = _fleet(8, tp=8)
-    (f,) = scale_down.check(deployment([h], 72.0))
-    assert f.kind == "scale_down" and f.target_key == "deployment:chat"
-    assert f.title == "Scale down chat: 8 → 2 GPUs"
+def test_scale_down_an_oversized_deployment_names_the_tensor_parallel_change():
+    f, then = plan(_fleet(8, tp=8), 72.0)
+    assert f.kind == "scale_down" and f.target_key == "deployment:chat" and f.plan_step == 1
+    # The KV cache in use (its p95, from an 8-GPU pool) and the weights need 2 GPUs at bf16.
+    assert f.title == "Scale down chat: 1 replica × 8 → 1 replica × 2 H100 80GB"
+    assert "--tensor-parallel-size 2" in f.action
+    assert f.current["gpus_per_replica"] == 8 and f.proposed == {**f.proposed, "gpus_per_replica": 2, "replicas": 1}
     assert f.saving.usd == pytest.approx(6 * 4.76 * 730)
-    assert f.evidence[0]["value"] == 72.0 and f.evidence[0]["needed"] == 2
+    assert then.kind == "quantize" and then.current == f.proposed and then.plan_step == 2
 
 
 @pytest.mark.parametrize(("load", "fires"), [(70.0, True), (70.01, False)])
 def test_scale_down_at_the_target_boundary(load, fires):
-    assert bool(scale_down.check(deployment([_fleet(2)], load))) is fires
+    two = [_fleet(1, host_id=1, first_id=1), _fleet(1, host_id=2, first_id=2)]
+    assert any(f.kind == "scale_down" for f in plan(two, load, replica_floor=1)) is fires  # 2 → 1 while it fits
+
+
+def test_two_replicas_never_become_one_without_saying_so():
+    pair = [_fleet(1, kind=A10G, util=5, host_id=1, first_id=1), _fleet(1, kind=A10G, util=5, host_id=2, first_id=2)]
+    assert not [f for f in plan(pair, 10.0) if f.kind == "scale_down"]
+    f = plan(pair, 10.0, replica_floor=1)[0]
+    assert f.kind == "scale_down" and f.proposed["replicas"] == 1
 
 
 def test_scale_down_never_below_what_holds_the_model():
-    h = _fleet(4, kind=A100, util=5, model=LLAMA_70B, tp=4)  # 141 GB of weights: 4 × 80 GB at bf16
-    assert scale_down.check(deployment([h], 20.0)) == []
+    h = _fleet(4, kind=A100, util=5, model=LLAMA_70B, tp=4, kv=20.0)  # 141 GB of weights: 4 × 80 GB at bf16
+    assert not [f for f in plan(h, 20.0) if f.kind == "scale_down"]
 
 
-def test_a_diurnal_load_gets_a_schedule():
+def test_a_schedule_saves_exactly_what_it_prints():
     day_night = [50.0] * 8 + [250.0] * 12 + [50.0] * 4  # busy 08:00–20:00 UTC
-    (f,) = scale_down.check(deployment([_fleet(4, util=40)], day_night))
-    assert "4 GPUs by day, 1 by night" in f.title and "08:00–20:00" in f.action
-    assert f.saving.usd == pytest.approx(3 * 12 / 24 * 4.76 * 730)
-
-
-# --- smaller_gpu
-
-
-def test_a_small_model_on_a_big_gpu_moves_to_a_cheaper_one():
-    h = host(gpus=[gpu(kind=A100, util=[30.0])], servers=[server(kv=[10.0])])
-    (f,) = smaller_gpu.check(deployment([h], 30.0), CATALOG)
-    assert f.title == "Move chat to 1 × A100 40GB (from 1 × A100 80GB)"
-    assert f.saving.usd == pytest.approx((2.45 - 1.25) * 730)
-
-
-def test_no_move_when_the_load_needs_the_bigger_gpu():
-    h = host(gpus=[gpu(kind=A10G, util=[70.0])], servers=[server(kv=[50.0])])
-    assert smaller_gpu.check(deployment([h], 70.0), CATALOG) == []
-
-
-def test_unknown_gpu_types_are_not_sized():
-    h = host(gpus=[gpu(kind=None, util=[10.0])])
-    assert smaller_gpu.check(deployment([h], 10.0), CATALOG) == []
+    hosts = [_fleet(1, util=40, host_id=i, first_id=i) for i in range(1, 5)]
+    (f,) = plan(hosts, day_night)
+    sched = f.proposed["schedule"]
+    assert "08:00–20:00" in f.action and sched["peak_replicas"] == 4 and sched["off_replicas"] == 2
+    mean = (4 * len(sched["peak_hours_utc"]) + 2 * (24 - len(sched["peak_hours_utc"]))) / 24
+    assert f.saving.usd == pytest.approx((4 - mean) * 4.76 * 730, abs=0.01)
+    assert f.title == "Scale chat on a schedule: 4 replicas during 08:00–20:00 UTC, 2 otherwise (now 4 × 1)"
 
 
 # --- quantize
 
 
-def test_a_70b_model_at_bf16_fits_two_gpus_at_8_bit():
-    h = _fleet(4, kind=A100, util=30, model=LLAMA_70B, tp=4)
-    (f,) = quantize.check(deployment([h], 120.0), [H100, A100])
-    assert f.title == "Quantize chat to INT8 (W8A8): 2 × A100 80GB instead of 4 × A100 80GB"
-    assert "near lossless" in f.reason and f.saving.usd == pytest.approx(2 * 2.45 * 730)
+def test_a_70b_model_at_bf16_on_ampere_moves_to_int8_on_half_the_gpus():
+    (f,) = plan(_fleet(4, kind=A100, util=30, model=LLAMA_70B, tp=4, kv=35.0), 120.0)
+    assert f.kind == "quantize" and f.title.startswith("Quantize chat to INT8 (W8A8): 1 replica × 2 A100 80GB")
+    assert "compressed-tensors" in f.action and "--tensor-parallel-size 2" in f.action
+    assert f.saving.usd == pytest.approx(2 * 2.45 * 730)
     assert f.evidence[0]["sixteen_bit_gib"] == pytest.approx(131.4, abs=0.1)
 
 
-def test_fp8_is_offered_only_on_gpus_that_support_it():
-    h = _fleet(4, kind=H100, util=30, model=LLAMA_70B, tp=4)
-    (f,) = quantize.check(deployment([h], 120.0), [H100, A100])
-    assert f.title == "Quantize chat to FP8: 2 × H100 80GB instead of 4 × H100 80GB"
-
-
-def test_quantize_counts_from_the_best_16_bit_option():
-    # With cheap small GPUs in the catalog, 8 × A10G hold the 70B at bf16 for less than 4 × A100:
-    # the saving quantization adds is measured from there, so the savings of the rules add up.
-    h = _fleet(4, kind=A100, util=30, model=LLAMA_70B, tp=4)
-    (f,) = quantize.check(deployment([h], 120.0), CATALOG)
-    assert f.title.endswith("instead of 8 × A10G")
-    assert f.saving.usd == pytest.approx((8 * 1.006 - 2 * 2.45) * 730)
+def test_fp8_on_hopper_credits_its_throughput():
+    # 4 × H100 at 40%: 1.6 GPUs of work. At FP8 (1.4×) 2 GPUs carry it at 57%; without the credit they could not.
+    (f,) = plan(_fleet(4, kind=H100, util=40, model=LLAMA_70B, tp=4, kv=35.0), 160.0)
+    assert f.kind == "quantize" and f.proposed["dtype"] == "fp8" and "--quantization fp8" in f.action
+    assert f.proposed["gpus_per_replica"] == 2
 
 
 def test_a_model_already_quantized_is_left_alone():
-    h = _fleet(4, kind=A100, util=30, model=LLAMA_70B, tp=4)
+    h = _fleet(4, kind=A100, util=30, model=LLAMA_70B, tp=4, kv=35.0)
     h.servers[0].quantization = "awq"
-    assert quantize.check(deployment([h], 120.0), CATALOG) == []
+    assert not [f for f in plan(h, 120.0) if f.kind == "quantize"]
+
+
+# --- smaller_gpu and prices
+
+
+def test_a_small_model_on_a_big_gpu_moves_to_a_cheaper_one():
+    h = host(gpus=[gpu(kind=A100, util=[30.0])], servers=[server(kv=[10.0])])
+    (f,) = plan(h, 30.0)
+    assert f.kind == "smaller_gpu" and f.title == "Move chat to 1 replica × 1 A100 40GB (from 1 × 1 A100 80GB)"
+    assert f.saving.usd == pytest.approx((2.45 - 1.29) * 730) and f.proposed["gpu_type"] == "A100 40GB"
+
+
+def test_no_move_needs_more_gpus_than_it_starts_with():
+    h = host(gpus=[gpu(kind=H100, util=[40.0])], servers=[server(kv=[10.0])])
+    assert not [f for f in plan(h, 40.0) if f.kind == "smaller_gpu"]  # every cheaper type needs 2+ GPUs
+
+
+def test_no_move_when_the_load_needs_the_bigger_gpu():
+    h = host(gpus=[gpu(kind=A10G, util=[70.0])], servers=[server(kv=[50.0])])
+    assert plan(h, 70.0) == []
+
+
+def test_your_price_is_compared_with_a_list_price_at_the_same_discount_and_says_so():
+    h = host(gpus=[gpu(kind=A100, util=[30.0], price=1.20)], servers=[server(kv=[10.0])])
+    (f,) = plan(h, 30.0)
+    assert f.kind == "smaller_gpu" and "your price" in f.reason and "list price ×" in f.proposed["price_basis"]
+    assert f.proposed["usd_month"] == pytest.approx(1.29 * 1.20 / 2.45 * 730, abs=0.01)
+    same = plan(host(gpus=[gpu(kind=A100, util=[30.0])], servers=[server(kv=[10.0])]), 30.0)[0]
+    assert f.confidence < same.confidence
+
+
+def test_unknown_gpu_types_are_not_sized():
+    assert plan(host(gpus=[gpu(kind=None, util=[10.0])]), 10.0) == []
 
 
 # --- batching
@@ -148,33 +174,54 @@ def test_a_model_already_quantized_is_left_alone():
 
 def test_requests_waiting_with_headroom_name_the_vllm_knob():
     h = host(gpus=[gpu(util=[30.0])], servers=[server(kv=[10.0], waiting=5.0, max_batch=4)])
-    (f,) = batching.check(h)
+    (f,) = batching.check(h, CTX)
     assert "--max-num-seqs from 4 to 16" in f.action and f.saving.usd == 0
+
+
+def test_running_at_the_limit_binds_even_without_a_queue():
+    h = host(gpus=[gpu(util=[30.0])], servers=[server(kv=[10.0], waiting=0.0, max_batch=8, at_limit=0.4)])
+    (f,) = batching.check(h, CTX)
+    assert "runs at its limit of 8 in 40% of busy hours" in f.reason
+
+
+def test_a_small_batch_from_low_traffic_is_not_a_batching_problem():
+    h = host(gpus=[gpu(util=[8.0])], servers=[server(kv=[3.0], waiting=0.0, batch=1.2, at_limit=0.0)])
+    assert batching.check(h, CTX) == []
 
 
 @pytest.mark.parametrize(("kv", "util"), [(60.0, 30.0), (10.0, 80.0)])
 def test_no_batching_advice_without_headroom(kv, util):
     h = host(gpus=[gpu(util=[util])], servers=[server(kv=[kv], waiting=5.0, max_batch=4)])
-    assert batching.check(h) == []
+    assert batching.check(h, CTX) == []
 
 
-def test_triton_batches_of_one_under_steady_traffic():
-    h = host(gpus=[gpu(util=[25.0])], servers=[server(kind="triton", model=None, kv=(), batch=1.0, max_batch=1)])
-    (f,) = batching.check(h)
-    assert "dynamic_batching" in f.action and "one at a time" in f.reason
+def test_a_kv_cache_the_server_does_not_report_is_not_zero():
+    vllm = host(gpus=[gpu(util=[30.0])], servers=[server(kv=(), waiting=5.0, max_batch=4)])
+    assert batching.check(vllm, CTX) == []  # pre-allocated pool, no metric: its room is unknown
+    triton = host(gpus=[gpu(util=[25.0], mem_used_gib=3)],
+                  servers=[server(kind="triton", model=None, kv=(), waiting=3.0, max_batch=1, at_limit=0.5)])  # fmt: skip
+    (f,) = batching.check(triton, CTX)
+    kv = next(e for e in f.evidence if e["metric"] == "KV cache use")
+    assert kv["value"] is None and kv["reported"] is False and "KV cache not reported" in f.reason
+    assert "dynamic_batching" in f.action
 
 
 # --- host_rightsize
 
 
-def test_a_host_far_below_its_cpu_and_memory_is_right_sized():
-    (f,) = host_rightsize.check(host(cpu=[8.0], mem_used_gib=48))
+def test_a_cpu_host_far_below_its_cpu_and_memory_is_right_sized():
+    (f,) = host_rightsize.check(host(cpu=[8.0], mem_used_gib=48), CTX)
     assert f.title.startswith("Right-size node-1: 5 vCPU") and f.saving.usd > 0
+    assert f.saving.usd == pytest.approx(f.current["usd_month"] - f.proposed["usd_month"])
+
+
+def test_a_gpu_host_is_not_right_sized_by_its_cpus():
+    assert host_rightsize.check(host(gpus=[gpu()], cpu=[8.0], mem_used_gib=48), CTX) == []
 
 
 @pytest.mark.parametrize(("cpu", "mem"), [(25.0, 48), (8.0, 120)])
 def test_a_busy_cpu_or_memory_keeps_the_host(cpu, mem):
-    assert host_rightsize.check(host(cpu=[cpu], mem_used_gib=mem)) == []
+    assert host_rightsize.check(host(cpu=[cpu], mem_used_gib=mem), CTX) == []
 
 
 # --- saturation
@@ -182,17 +229,17 @@ def test_a_busy_cpu_or_memory_keeps_the_host(cpu, mem):
 
 def test_a_full_kv_cache_with_preemptions_is_saturation():
     h = host(gpus=[gpu(util=[99.0])], servers=[server(kv=[99.0], preempted=120, waiting=30.0)])
-    findings = saturation.check(h)
+    findings = saturation.check(h, CTX)
     assert [f.kind for f in findings] == ["saturation"] and findings[0].saving.usd == 0
-    assert "preempted" in findings[0].reason
+    assert findings[0].reason.startswith("The KV cache p95") and "preempted" in findings[0].reason
 
 
 def test_a_full_kv_cache_alone_is_not_saturation():
-    assert saturation.check(host(gpus=[gpu(util=[60.0])], servers=[server(kv=[95.0])])) == []
+    assert saturation.check(host(gpus=[gpu(util=[60.0])], servers=[server(kv=[95.0])]), CTX) == []
 
 
 def test_pinned_utilization_is_saturation_even_without_a_server():
-    (f,) = saturation.check(host(gpus=[gpu(util=[97.0], mem_used_gib=10)]))
+    (f,) = saturation.check(host(gpus=[gpu(util=[97.0], mem_used_gib=10)]), CTX)
     assert f.target_type == "gpu" and "pinned" in f.reason
 
 
@@ -200,10 +247,8 @@ def test_pinned_utilization_is_saturation_even_without_a_server():
 
 
 def _all(h, dep_load):
-    findings = [f for rule in (idle, batching, host_rightsize, saturation) for f in rule.check(h)]
-    dep = deployment([h], dep_load)
-    findings += scale_down.check(dep) + smaller_gpu.check(dep, CATALOG) + quantize.check(dep, CATALOG)
-    return resolve(findings)
+    findings = [f for rule in (batching, host_rightsize, saturation) for f in rule.check(h, CTX)]
+    return resolve(findings + plan(h, dep_load))
 
 
 def test_a_healthy_host_gets_no_advice():
@@ -217,15 +262,18 @@ def test_too_little_data_gets_no_advice_from_any_rule():
     assert _all(h, 1.0) == []
 
 
-def test_saturation_silences_savings_on_the_same_deployment():
+def test_saturation_silences_the_plan_of_the_same_deployment():
     h = host(gpus=[gpu(kind=A100, util=[30.0])], servers=[server(kv=[99.0], preempted=50)])
-    kinds = {f.kind for f in _all(h, 30.0)}
-    assert kinds == {"saturation"}  # smaller_gpu alone would have fired (see above)
+    assert {f.kind for f in _all(h, 30.0)} == {"saturation"}  # smaller_gpu alone would have fired (see above)
 
 
-def test_an_idle_gpu_is_released_not_batched_or_resized():
+def test_a_queue_behind_the_batch_limit_holds_back_the_sizing_steps():
+    h = host(gpus=[gpu(kind=A100, util=[30.0])], servers=[server(kv=[10.0], waiting=5.0, max_batch=4)])
+    assert {f.kind for f in _all(h, 30.0)} == {"batching"}
+
+
+def test_an_idle_deployment_is_released_not_batched_or_resized():
     h = host(gpus=[gpu(kind=A100, util=[1.0])], servers=[server(kv=[0.0], requests=0.0, batch=1.0, busy=0.0)],
              cpu=[3.0], mem_used_gib=20)  # fmt: skip
-    kinds = [f.kind for f in _all(h, 1.0)]
-    assert kinds == ["idle"]
-    assert WINDOW == 14 * 24 * HOUR
+    assert [f.kind for f in _all(h, 1.0)] == ["idle"]
+    assert WINDOW == 14 * 24 * HOUR and L4.fp8
