@@ -6,8 +6,7 @@ No `from __future__ import annotations` here: ninja reads the Literal query type
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db.models import Q
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 

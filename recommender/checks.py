@@ -13,7 +13,11 @@ def thresholds_check(app_configs=None, **kwargs) -> list[Error]:
     try:
         parse(settings.RECOMMENDER_THRESHOLDS)
     except ValueError as exc:
-        return [Error(f"RIGHTSIZER_RECOMMENDER_THRESHOLDS: {exc}",
-                      hint="Fix or unset the variable; the README lists each threshold with its unit and bounds.",
-                      id="recommender.E001")]  # fmt: skip
+        return [
+            Error(
+                f"RIGHTSIZER_RECOMMENDER_THRESHOLDS: {exc}",
+                hint="Fix or unset the variable; the README lists each threshold with its unit and bounds.",
+                id="recommender.E001",
+            )
+        ]
     return []

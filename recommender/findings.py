@@ -163,8 +163,17 @@ def series(entity: str, entity_id: int | str | None, metric: str, aggregate: str
     return {"entity": entity, "id": entity_id, "metric": metric, "aggregate": aggregate}
 
 
-def evidence(metric: str, statistic: str, value: float | None, threshold: float | None, unit: str,
-             window_s: float, covered_s: float, ref: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip
+def evidence(
+    metric: str,
+    statistic: str,
+    value: float | None,
+    threshold: float | None,
+    unit: str,
+    window_s: float,
+    covered_s: float,
+    ref: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One piece of evidence: `metric` is the reader's wording, `ref` (series()) the stored series it
     reads, or None where it has none (model weights, a memory need). A value the server does not
     export stays None and reads "not reported", never 0."""

@@ -21,8 +21,8 @@ from recommender.models import Recommendation
 log = logging.getLogger(__name__)
 Status = Recommendation.Status
 FIELDS = ["target_type", "target_label", "deployment", "host_id", "gpu_id", "title", "reason", "action", "evidence",
-          "saving_usd_month", "saving_kwh_month", "saving_kg_co2_month", "saving_basis", "confidence", "current", "proposed",
-          "alternatives", "plan_step"]  # fmt: skip
+          "saving_usd_month", "saving_kwh_month", "saving_kg_co2_month", "saving_basis", "confidence",
+          "current", "proposed", "alternatives", "plan_step"]  # fmt: skip
 
 
 def _values(f: Finding) -> dict:

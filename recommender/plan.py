@@ -93,8 +93,10 @@ class Config:
         name = self.gpu_type.name
         if self.schedule:
             s = self.schedule
-            text = (f"{plural(s.peak_replicas, 'replica')} of {self.gpus_per_replica} × {name} during "
-                    f"{s.hours_text()} UTC and {s.off_replicas} otherwise")  # fmt: skip
+            text = (
+                f"{plural(s.peak_replicas, 'replica')} of {self.gpus_per_replica} × {name} during "
+                f"{s.hours_text()} UTC and {s.off_replicas} otherwise"
+            )
         else:
             text = f"{plural(self.replicas, 'replica')} × {self.gpus_per_replica} {name}"
         if self.precision:
@@ -119,14 +121,24 @@ class Config:
         }
         if self.schedule:
             s = self.schedule
-            out["schedule"] = {"peak_replicas": s.peak_replicas, "off_replicas": s.off_replicas,
-                               "peak_hours_utc": list(s.peak_hours), "text": f"{s.hours_text()} UTC"}  # fmt: skip
+            out["schedule"] = {
+                "peak_replicas": s.peak_replicas,
+                "off_replicas": s.off_replicas,
+                "peak_hours_utc": list(s.peak_hours),
+                "text": f"{s.hours_text()} UTC",
+            }
         return out
 
 
 def released(c: Config) -> Config:
-    return replace(c, replicas=0, spare_gpus=0, schedule=None, work_units=0.0,
-                   fixed_usd_per_hour=0.0 if c.fixed_usd_per_hour is not None else None)  # fmt: skip
+    return replace(
+        c,
+        replicas=0,
+        spare_gpus=0,
+        schedule=None,
+        work_units=0.0,
+        fixed_usd_per_hour=0.0 if c.fixed_usd_per_hour is not None else None,
+    )
 
 
 def precision_label(key: str) -> str:

@@ -24,16 +24,33 @@ EIGHT_BIT_RISK = "8-bit weights are near lossless on published evaluations (typi
 FOUR_BIT_RISK = "4-bit weights cost a few percent on hard tasks (math, code, long reasoning): evaluate on your traffic."
 
 PRECISIONS = [
-    Precision("fp8", "FP8 (W8A8)", 1.4, "fp8",
-              "vLLM docs, FP8 W8A8: half the weight memory, up to 1.6× throughput on Hopper/Ada (2026-11)",
-              EIGHT_BIT_RISK),
-    Precision("int8", "INT8 (W8A8)", 1.2, "int8",
-              "vLLM docs, INT8 W8A8 (compute capability ≥ 7.5): INT8 tensor cores run at twice the 16-bit rate "
-              "(NVIDIA A100/H100 datasheets); credited 1.2× end to end (2026-11)", EIGHT_BIT_RISK),
-    Precision("awq", "INT4 (W4A16, AWQ)", 1.3, "",
-              "Marlin kernels (Frantar et al., 2024): near 4× at batch ≤ 16 falling toward 1.5× at batch 128; "
-              "credited 1.3× (2026-11)", FOUR_BIT_RISK),
-]  # fmt: skip
+    Precision(
+        "fp8",
+        "FP8 (W8A8)",
+        1.4,
+        "fp8",
+        "vLLM docs, FP8 W8A8: half the weight memory, up to 1.6× throughput on Hopper/Ada (2026-11)",
+        EIGHT_BIT_RISK,
+    ),
+    Precision(
+        "int8",
+        "INT8 (W8A8)",
+        1.2,
+        "int8",
+        "vLLM docs, INT8 W8A8 (compute capability ≥ 7.5): INT8 tensor cores run at twice the 16-bit rate "
+        "(NVIDIA A100/H100 datasheets); credited 1.2× end to end (2026-11)",
+        EIGHT_BIT_RISK,
+    ),
+    Precision(
+        "awq",
+        "INT4 (W4A16, AWQ)",
+        1.3,
+        "",
+        "Marlin kernels (Frantar et al., 2024): near 4× at batch ≤ 16 falling toward 1.5× at batch 128; "
+        "credited 1.3× (2026-11)",
+        FOUR_BIT_RISK,
+    ),
+]
 BY_KEY = {p.key: p for p in PRECISIONS}
 
 # How each server kind is told to serve a precision: (instruction, the flag and value it names).

@@ -35,8 +35,14 @@ def monthly(usd_per_hour: float, watts: float, grid_kg_per_kwh: float, basis: st
     return Saving(round(usd_per_hour * hours, 2), kwh, round(kwh * grid_kg_per_kwh, 1), basis)
 
 
-def confidence(covered_s: float, full_s: float, value: float | None, boundary: float, scale: float | None = None,
-               mixed_prices: bool = False) -> float:  # fmt: skip
+def confidence(
+    covered_s: float,
+    full_s: float,
+    value: float | None,
+    boundary: float,
+    scale: float | None = None,
+    mixed_prices: bool = False,
+) -> float:
     coverage = max(0.0, min(1.0, covered_s / full_s)) if full_s > 0 else 0.0
     basis = MIXED_PRICE_FACTOR if mixed_prices else 1.0
     if value is None:

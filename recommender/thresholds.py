@@ -78,8 +78,16 @@ def describe() -> list[dict[str, Any]]:
     out = []
     for name, field in Thresholds.model_fields.items():
         bounds = {type(m).__name__: getattr(m, type(m).__name__.lower(), None) for m in field.metadata}
-        out.append({"name": name, "default": DEFAULTS[name], "unit": UNITS[name], "min": bounds.get("Ge"),
-                    "max": bounds.get("Le"), "description": field.description})  # fmt: skip
+        out.append(
+            {
+                "name": name,
+                "default": DEFAULTS[name],
+                "unit": UNITS[name],
+                "min": bounds.get("Ge"),
+                "max": bounds.get("Le"),
+                "description": field.description,
+            }
+        )
     return out
 
 

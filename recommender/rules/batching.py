@@ -15,8 +15,10 @@ from recommender.findings import Finding, HostStats, ServerStats, evidence, seri
 from recommender.rules.common import PREALLOCATING, p, server_gpus
 from recommender.savings import Saving, confidence
 
-NO_SAVING = Saving(basis="Not priced: batching raises throughput per GPU. Once the same traffic needs fewer GPUs, "
-                         "the deployment's plan prices the change as a scale-down.")  # fmt: skip
+NO_SAVING = Saving(
+    basis="Not priced: batching raises throughput per GPU. Once the same traffic needs fewer GPUs, "
+    "the deployment's plan prices the change as a scale-down."
+)
 
 
 def knob(server: ServerStats) -> str:
@@ -25,11 +27,15 @@ def knob(server: ServerStats) -> str:
     if server.kind == "vllm":
         return f"raise --max-num-seqs from {current or 'its default'} to {target}"
     if server.kind == "tgi":
-        return (f"raise --max-batch-total-tokens (and --max-concurrent-requests) so {target} requests "
-                "fit a batch; --max-batch-size caps it")  # fmt: skip
+        return (
+            f"raise --max-batch-total-tokens (and --max-concurrent-requests) so {target} requests "
+            "fit a batch; --max-batch-size caps it"
+        )
     if server.kind == "triton":
-        return ("enable dynamic_batching { max_queue_delay_microseconds: 2000 } in config.pbtxt with "
-                f"max_batch_size {max(8, target // 16)} and preferred_batch_size [4, 8]")  # fmt: skip
+        return (
+            "enable dynamic_batching { max_queue_delay_microseconds: 2000 } in config.pbtxt with "
+            f"max_batch_size {max(8, target // 16)} and preferred_batch_size [4, 8]"
+        )
     if server.kind == "sglang":
         return f"raise --max-running-requests from {current or 'its default'} to {target}"
     return "batch requests on the server (e.g. a request queue that groups up to 8 with a 2–5 ms wait)"
@@ -57,24 +63,39 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
         if queue:
             signs.append(f"requests wait (p95 of hourly means: {waiting:.1f})")
         if at_limit:
-            signs.append(f"the server runs at its limit of {server.max_batch_size} in "
-                         f"{server.at_limit_share * 100:.0f}% of busy hours")  # fmt: skip
+            signs.append(
+                f"the server runs at its limit of {server.max_batch_size} in "
+                f"{server.at_limit_share * 100:.0f}% of busy hours"
+            )
         said = " and ".join(signs)
-        reason = (f"{said[:1].upper() + said[1:]} while memory ({room}; KV cache {kv_text}) and the GPU "
-                  f"(p95 {util_p95:.0f}%) have room: the batch limit ({server.max_batch_size or 'default'}) "
-                  "holds requests back.")  # fmt: skip
+        reason = (
+            f"{said[:1].upper() + said[1:]} while memory ({room}; KV cache {kv_text}) and the GPU "
+            f"(p95 {util_p95:.0f}%) have room: the batch limit ({server.max_batch_size or 'default'}) "
+            "holds requests back."
+        )
         label = f"{server.key} on {host.hostname}"
         value, limit = (waiting, th.batching_waiting) if queue else (server.at_limit_share, th.batching_at_limit_share)
-        out.append(Finding(
-            kind="batching", target_type="host", target_key=f"host:{host.machine_id}/server:{server.key}",
-            target_label=label, deployment=host.deployment, title=f"Batch more on {label} ({server.kind})",
-            reason=reason, action=f"{server.kind}: {knob(server)}; then watch the queue"
-                                 f"{' and the KV cache' if kv_p95 is not None else ''}.",
-            evidence=_evidence(host, server, gpus, waiting, kv_p95, util_p95), saving=NO_SAVING,
-            confidence=confidence(server.covered_s, th.full_confidence_hours * 3600, value, limit,
-                                  scale=max(limit, 1.0)),
-            host_id=host.host_id, gpu_ids=frozenset(server.gpu_ids), host_ids=frozenset({host.host_id}),
-        ))  # fmt: skip
+        out.append(
+            Finding(
+                kind="batching",
+                target_type="host",
+                target_key=f"host:{host.machine_id}/server:{server.key}",
+                target_label=label,
+                deployment=host.deployment,
+                title=f"Batch more on {label} ({server.kind})",
+                reason=reason,
+                action=f"{server.kind}: {knob(server)}; then watch the queue"
+                f"{' and the KV cache' if kv_p95 is not None else ''}.",
+                evidence=_evidence(host, server, gpus, waiting, kv_p95, util_p95),
+                saving=NO_SAVING,
+                confidence=confidence(
+                    server.covered_s, th.full_confidence_hours * 3600, value, limit, scale=max(limit, 1.0)
+                ),
+                host_id=host.host_id,
+                gpu_ids=frozenset(server.gpu_ids),
+                host_ids=frozenset({host.host_id}),
+            )
+        )
     return out
 
 
@@ -91,15 +112,50 @@ def _memory_room(host: HostStats, server: ServerStats, gpus, kv_p95: float | Non
 def _evidence(host: HostStats, server: ServerStats, gpus, waiting, kv_p95, util_p95) -> list[dict]:
     th, w, c = host.th, host.window_s, server.covered_s
     rows = [
-        evidence("requests waiting", "p95 of hourly means", waiting, th.batching_waiting, "requests", w, c,
-                 series("server", server.server_id, "waiting", "p95_hourly")),
-        evidence("KV cache use", "p95", kv_p95, th.batching_kv_headroom_pct, "%", w, c,
-                 series("server", server.server_id, "kv_cache_pct", "p95"), reported=kv_p95 is not None),
-        evidence("GPU utilization", "p95", util_p95, th.batching_util_headroom_pct, "%", w, c,
-                 series("gpu", gpus[0].gpu_id, "util_pct", "p95")),
-    ]  # fmt: skip
+        evidence(
+            "requests waiting",
+            "p95 of hourly means",
+            waiting,
+            th.batching_waiting,
+            "requests",
+            w,
+            c,
+            series("server", server.server_id, "waiting", "p95_hourly"),
+        ),
+        evidence(
+            "KV cache use",
+            "p95",
+            kv_p95,
+            th.batching_kv_headroom_pct,
+            "%",
+            w,
+            c,
+            series("server", server.server_id, "kv_cache_pct", "p95"),
+            reported=kv_p95 is not None,
+        ),
+        evidence(
+            "GPU utilization",
+            "p95",
+            util_p95,
+            th.batching_util_headroom_pct,
+            "%",
+            w,
+            c,
+            series("gpu", gpus[0].gpu_id, "util_pct", "p95"),
+        ),
+    ]
     if server.at_limit_share is not None:
-        rows.append(evidence("running at the batch limit", "share of busy hours", server.at_limit_share * 100,
-                             th.batching_at_limit_share * 100, "%", w, c,
-                             series("server", server.server_id, "running", "mean"), limit=server.max_batch_size))  # fmt: skip
+        rows.append(
+            evidence(
+                "running at the batch limit",
+                "share of busy hours",
+                server.at_limit_share * 100,
+                th.batching_at_limit_share * 100,
+                "%",
+                w,
+                c,
+                series("server", server.server_id, "running", "mean"),
+                limit=server.max_batch_size,
+            )
+        )
     return rows

@@ -28,8 +28,9 @@ def memory_need(host: HostStats, server: ServerStats, quantization: str | None =
     dtype = server.dtype or "bf16"
     quant = quantization if quantization is not None else (server.quantization or None)
     try:
-        return memory.memory_need(server.shape, dtype, quant, len(gpus), gpus[0].memory_bytes,
-                                  kv_cache_pct=kv_p95, nvml_used_bytes=nvml)  # fmt: skip
+        return memory.memory_need(
+            server.shape, dtype, quant, len(gpus), gpus[0].memory_bytes, kv_cache_pct=kv_p95, nvml_used_bytes=nvml
+        )
     except (ValueError, memory.UnknownDtype):
         return None
 

@@ -42,17 +42,31 @@ def _finding(s: State, start: Config, step: Step, n: int) -> Finding:
     usd = round(start.usd_month - proposed.usd_month, 2)
     kwh = round(start.kwh_month - proposed.kwh_month, 1)
     more = " (the change draws more power)" if kwh < 0 else ""
-    basis = (f"{start.describe()}: ${start.usd_month:,.2f}/month, {start.kwh_month:,.1f} kWh → "
-             f"{proposed.describe()}: ${proposed.usd_month:,.2f}/month, {proposed.kwh_month:,.1f} kWh{more}. "
-             f"Prices: {proposed.price_label or start.price_label}; × 730 h a month.")  # fmt: skip
+    basis = (
+        f"{start.describe()}: ${start.usd_month:,.2f}/month, {start.kwh_month:,.1f} kWh → "
+        f"{proposed.describe()}: ${proposed.usd_month:,.2f}/month, {proposed.kwh_month:,.1f} kWh{more}. "
+        f"Prices: {proposed.price_label or start.price_label}; × 730 h a month."
+    )
     saving = Saving(usd, kwh, round(kwh * s.ctx.grid_kg_per_kwh, 1), basis)
     return Finding(
-        kind=step.kind, target_type="deployment", target_key=f"deployment:{s.dep.name}", target_label=s.dep.name,
-        deployment=s.dep.name, title=step.title, reason=step.reason, action=step.action, evidence=step.evidence,
-        saving=saving, confidence=step.confidence,
-        gpu_ids=frozenset(g.gpu_id for g in s.gpus), host_ids=frozenset(h.host_id for h in s.dep.hosts),
-        current=start.as_dict(), proposed=proposed.as_dict(),
-        alternatives=[{**c.as_dict(), "label": label, "saving_usd_month": round(start.usd_month - c.usd_month, 2)}
-                      for c, label in step.alternatives],
+        kind=step.kind,
+        target_type="deployment",
+        target_key=f"deployment:{s.dep.name}",
+        target_label=s.dep.name,
+        deployment=s.dep.name,
+        title=step.title,
+        reason=step.reason,
+        action=step.action,
+        evidence=step.evidence,
+        saving=saving,
+        confidence=step.confidence,
+        gpu_ids=frozenset(g.gpu_id for g in s.gpus),
+        host_ids=frozenset(h.host_id for h in s.dep.hosts),
+        current=start.as_dict(),
+        proposed=proposed.as_dict(),
+        alternatives=[
+            {**c.as_dict(), "label": label, "saving_usd_month": round(start.usd_month - c.usd_month, 2)}
+            for c, label in step.alternatives
+        ],
         plan_step=n,
-    )  # fmt: skip
+    )

@@ -15,9 +15,18 @@ from recommender.savings import HOURS_PER_MONTH, Saving, confidence
 
 
 def _config(vcpus: int, mem_gib: float, usd_per_hour: float) -> dict:
-    return {"gpu_type": None, "gpus_per_replica": 0, "replicas": 1, "tensor_parallel": None, "dtype": None,
-            "vcpus": vcpus, "mem_gib": round(mem_gib), "usd_month": round(usd_per_hour * HOURS_PER_MONTH, 2),
-            "kwh_month": 0.0, "summary": f"{vcpus} vCPU / {mem_gib:.0f} GiB"}  # fmt: skip
+    return {
+        "gpu_type": None,
+        "gpus_per_replica": 0,
+        "replicas": 1,
+        "tensor_parallel": None,
+        "dtype": None,
+        "vcpus": vcpus,
+        "mem_gib": round(mem_gib),
+        "usd_month": round(usd_per_hour * HOURS_PER_MONTH, 2),
+        "kwh_month": 0.0,
+        "summary": f"{vcpus} vCPU / {mem_gib:.0f} GiB",
+    }
 
 
 def check(host: HostStats, ctx: Context) -> list[Finding]:
@@ -42,21 +51,52 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
         basis = f"vCPUs × ${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD, memory included) × 730 h"
     current = _config(host.cpu_count, host.mem_total_bytes / 1024**3, now_usd)
     proposed = _config(vcpus, mem_gib, new_usd)
-    return [Finding(
-        kind="host_rightsize", target_type="host", target_key=f"host:{host.machine_id}", target_label=host.hostname,
-        deployment=host.deployment, title=f"Right-size {host.hostname}: {vcpus} vCPU / {mem_gib} GiB "
-                                          f"(now {host.cpu_count} / {host.mem_total_bytes / 1024**3:.0f} GiB)",
-        reason=(f"CPU p95 is {cpu_p95:.0f}% of {host.cpu_count} vCPU and the memory peak is {mem_peak_pct:.0f}% "
-                f"of {host.mem_total_bytes / 1024**3:.0f} GiB over {host.window_s / 86400:.0f} days."),
-        action=f"Move to a host with about {vcpus} vCPU and {mem_gib} GiB.",
-        evidence=[
-            evidence("host CPU utilization", "p95", cpu_p95, th.host_cpu_p95_pct, "%", host.window_s,
-                     host.covered_s, series("host", host.host_id, "cpu_pct", "p95")),
-            evidence("host memory used", "max", mem_peak_pct, th.host_mem_peak_pct, "% of memory", host.window_s,
-                     host.covered_s, series("host", host.host_id, "mem_used_pct", "max")),
-        ],
-        saving=Saving(round(current["usd_month"] - proposed["usd_month"], 2), 0.0, 0.0,
-                      basis + "; energy not measured for CPUs"),
-        confidence=confidence(host.covered_s, th.full_confidence_hours * 3600, cpu_p95, th.host_cpu_p95_pct),
-        host_id=host.host_id, host_ids=frozenset({host.host_id}), current=current, proposed=proposed,
-    )]  # fmt: skip
+    return [
+        Finding(
+            kind="host_rightsize",
+            target_type="host",
+            target_key=f"host:{host.machine_id}",
+            target_label=host.hostname,
+            deployment=host.deployment,
+            title=f"Right-size {host.hostname}: {vcpus} vCPU / {mem_gib} GiB "
+            f"(now {host.cpu_count} / {host.mem_total_bytes / 1024**3:.0f} GiB)",
+            reason=(
+                f"CPU p95 is {cpu_p95:.0f}% of {host.cpu_count} vCPU and the memory peak is {mem_peak_pct:.0f}% "
+                f"of {host.mem_total_bytes / 1024**3:.0f} GiB over {host.window_s / 86400:.0f} days."
+            ),
+            action=f"Move to a host with about {vcpus} vCPU and {mem_gib} GiB.",
+            evidence=[
+                evidence(
+                    "host CPU utilization",
+                    "p95",
+                    cpu_p95,
+                    th.host_cpu_p95_pct,
+                    "%",
+                    host.window_s,
+                    host.covered_s,
+                    series("host", host.host_id, "cpu_pct", "p95"),
+                ),
+                evidence(
+                    "host memory used",
+                    "max",
+                    mem_peak_pct,
+                    th.host_mem_peak_pct,
+                    "% of memory",
+                    host.window_s,
+                    host.covered_s,
+                    series("host", host.host_id, "mem_used_pct", "max"),
+                ),
+            ],
+            saving=Saving(
+                round(current["usd_month"] - proposed["usd_month"], 2),
+                0.0,
+                0.0,
+                basis + "; energy not measured for CPUs",
+            ),
+            confidence=confidence(host.covered_s, th.full_confidence_hours * 3600, cpu_p95, th.host_cpu_p95_pct),
+            host_id=host.host_id,
+            host_ids=frozenset({host.host_id}),
+            current=current,
+            proposed=proposed,
+        )
+    ]

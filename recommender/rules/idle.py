@@ -49,15 +49,18 @@ def step(s: State, start: Config) -> Step | None:
     where = ", ".join(f"GPU {g.index} on {h.hostname}" for h, g, _ in spare)
     worst = max(v for _, _, v in spare)
     return Step(
-        "idle", proposed, f"Release {plural(n, 'idle GPU')} of {s.dep.name}",
+        "idle",
+        proposed,
+        f"Release {plural(n, 'idle GPU')} of {s.dep.name}",
         f"{where}: no inference server runs on {'it' if n == 1 else 'them'}, and utilization stayed under "
         f"{s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over {s.dep.window_s / 86400:.0f} days.",
         f"Release {where}, or give {'it' if n == 1 else 'them'} work.",
         [_util(s, h, g, v) for h, g, v in spare],
-        confidence(min(g.covered_s for _, g, _ in spare), s.th.full_confidence_hours * 3600, worst,
-                   s.th.idle_util_p99_pct),
+        confidence(
+            min(g.covered_s for _, g, _ in spare), s.th.full_confidence_hours * 3600, worst, s.th.idle_util_p99_pct
+        ),
         [],
-    )  # fmt: skip
+    )
 
 
 def _whole(s: State, start: Config, idle: list) -> Step:
@@ -70,22 +73,31 @@ def _whole(s: State, start: Config, idle: list) -> Step:
     worst = max(v for _, _, v in idle)
     days = s.dep.window_s / 86400
     which = "Its GPU" if len(idle) == 1 else f"All {len(idle)} GPUs"
-    reason = (f"{which} stayed under {s.th.idle_util_p99_pct:g}% utilization at p99 (worst "
-              f"{worst:.1f}%) over {days:.0f} days, and no request was served.")  # fmt: skip
+    reason = (
+        f"{which} stayed under {s.th.idle_util_p99_pct:g}% utilization at p99 (worst "
+        f"{worst:.1f}%) over {days:.0f} days, and no request was served."
+    )
     if held:
         reason += " Memory is still held by " + ", ".join(held) + ": loaded and unused."
     title = f"{'Idle but holding memory' if held else 'Idle'}: release {s.dep.name} ({plural(len(idle), 'GPU')})"
     evidence_rows = [_util(s, h, g, v) for h, g, v in idle[:8]]
     evidence_rows += [_held(s, h, g) for h, g, _ in idle[:8] if g.mem_used_max and g.memory_bytes]
     return Step(
-        "idle", released(start), title, reason,
-        ("Stop the idle servers and release the GPUs, or let the deployment scale to zero when no traffic comes."
-         if held else "Release the GPUs (or the hosts), or give them work."),
+        "idle",
+        released(start),
+        title,
+        reason,
+        (
+            "Stop the idle servers and release the GPUs, or let the deployment scale to zero when no traffic comes."
+            if held
+            else "Release the GPUs (or the hosts), or give them work."
+        ),
         evidence_rows,
-        confidence(min(g.covered_s for _, g, _ in idle), s.th.full_confidence_hours * 3600, worst,
-                   s.th.idle_util_p99_pct),
+        confidence(
+            min(g.covered_s for _, g, _ in idle), s.th.full_confidence_hours * 3600, worst, s.th.idle_util_p99_pct
+        ),
         [],
-    )  # fmt: skip
+    )
 
 
 def _cpu_only(s: State, start: Config) -> Step | None:
@@ -102,24 +114,53 @@ def _cpu_only(s: State, start: Config) -> Step | None:
     worst = max(v for _, v in hosts)
     names = ", ".join(h.hostname for h, _ in hosts)
     return Step(
-        "idle", released(start), f"Idle: release {s.dep.name} ({plural(len(hosts), 'host')}, no GPU)",
+        "idle",
+        released(start),
+        f"Idle: release {s.dep.name} ({plural(len(hosts), 'host')}, no GPU)",
         f"CPU stayed under {s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over "
         f"{s.dep.window_s / 86400:.0f} days on {names}, and no inference server served a request.",
         f"Release {names}, or give {'it' if len(hosts) == 1 else 'them'} work.",
-        [evidence("host CPU utilization", "p99", v, s.th.idle_util_p99_pct, "%", s.dep.window_s, h.covered_s,
-                  series("host", h.host_id, "cpu_pct", "p99")) for h, v in hosts],
-        confidence(min(h.covered_s for h, _ in hosts), s.th.full_confidence_hours * 3600, worst,
-                   s.th.idle_util_p99_pct),
+        [
+            evidence(
+                "host CPU utilization",
+                "p99",
+                v,
+                s.th.idle_util_p99_pct,
+                "%",
+                s.dep.window_s,
+                h.covered_s,
+                series("host", h.host_id, "cpu_pct", "p99"),
+            )
+            for h, v in hosts
+        ],
+        confidence(
+            min(h.covered_s for h, _ in hosts), s.th.full_confidence_hours * 3600, worst, s.th.idle_util_p99_pct
+        ),
         [],
-    )  # fmt: skip
+    )
 
 
 def _util(s: State, host: HostStats, gpu: GpuStats, p99: float) -> dict:
-    return evidence(f"GPU {gpu.index} utilization on {host.hostname}", "p99", p99, s.th.idle_util_p99_pct, "%",
-                    s.dep.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "util_pct", "p99"))  # fmt: skip
+    return evidence(
+        f"GPU {gpu.index} utilization on {host.hostname}",
+        "p99",
+        p99,
+        s.th.idle_util_p99_pct,
+        "%",
+        s.dep.window_s,
+        gpu.covered_s,
+        series("gpu", gpu.gpu_id, "util_pct", "p99"),
+    )
 
 
 def _held(s: State, host: HostStats, gpu: GpuStats) -> dict:
-    return evidence(f"GPU {gpu.index} memory used on {host.hostname}", "max",
-                    100 * (gpu.mem_used_max or 0) / gpu.memory_bytes, s.th.idle_held_mem_pct, "% of memory",
-                    s.dep.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "mem_used_pct", "max"))  # fmt: skip
+    return evidence(
+        f"GPU {gpu.index} memory used on {host.hostname}",
+        "max",
+        100 * (gpu.mem_used_max or 0) / gpu.memory_bytes,
+        s.th.idle_held_mem_pct,
+        "% of memory",
+        s.dep.window_s,
+        gpu.covered_s,
+        series("gpu", gpu.gpu_id, "mem_used_pct", "max"),
+    )

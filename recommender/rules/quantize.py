@@ -31,8 +31,17 @@ def options(s: State, start: Config, gpu_type, base_factor: float) -> list[tuple
         price, label, user, _ = candidate_price(s, start, gpu_type)
         if gpu_type.name == start.gpu_type.name:
             price, label, user = start.usd_per_gpu_hour, start.price_label, start.user_price
-        config = s.sized(start, gpu_type, prec.key, base_factor / prec.throughput, gpr, price, label, user,
-                         schedule=start.schedule is not None)  # fmt: skip
+        config = s.sized(
+            start,
+            gpu_type,
+            prec.key,
+            base_factor / prec.throughput,
+            gpr,
+            price,
+            label,
+            user,
+            schedule=start.schedule is not None,
+        )
         if config.peak_gpus <= start.peak_gpus:
             out.append((config, prec))
     return out
@@ -60,31 +69,61 @@ def step(s: State, start: Config) -> Step | None:
     others = sorted(others, key=lambda o: o[0].usd_month)[:3]
     weights16 = s.need.weights
     weights = memory.weight_bytes(server.shape, "bf16", prec.key)
-    tp = (f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica} "
-          f"(--tensor-parallel-size {proposed.gpus_per_replica})." if proposed.gpus_per_replica != start.gpus_per_replica
-          else "")  # fmt: skip
+    tp = (
+        f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica} "
+        f"(--tensor-parallel-size {proposed.gpus_per_replica})."
+        if proposed.gpus_per_replica != start.gpus_per_replica
+        else ""
+    )
     reason = (
         f"{server.model} at 16-bit has {gib(weights16)} of weights; at {prec.label} they are {gib(weights)} "
         f"(embeddings and head stay 16-bit). With the KV cache in use ({gib(s.need.kv_in_use)}) and a "
         f"{s.th.memory_margin * 100:.0f}% margin a replica fits {plural(proposed.gpus_per_replica, 'GPU')}, "
         f"and {prec.label} carries {prec.throughput:g}× the load per GPU ({prec.source}). {prec.risk}"
     )
-    title = (f"Quantize {s.dep.name} to {prec.label}: {plural(proposed.replicas, 'replica')} × "
-             f"{proposed.gpus_per_replica} {start.gpu_type.name} instead of {start.replicas} × {start.gpus_per_replica}")  # fmt: skip
-    act = (f"{server.kind}: {action(server.kind, prec.key)}; run {plural(proposed.replicas, 'replica')} of "
-           f"{plural(proposed.gpus_per_replica, 'GPU')}.{tp} Compare quality on your own prompts first.")  # fmt: skip
+    title = (
+        f"Quantize {s.dep.name} to {prec.label}: {plural(proposed.replicas, 'replica')} × "
+        f"{proposed.gpus_per_replica} {start.gpu_type.name} instead of {start.replicas} × {start.gpus_per_replica}"
+    )
+    act = (
+        f"{server.kind}: {action(server.kind, prec.key)}; run {plural(proposed.replicas, 'replica')} of "
+        f"{plural(proposed.gpus_per_replica, 'GPU')}.{tp} Compare quality on your own prompts first."
+    )
     ev = [
-        evidence("model weights", precision_label(prec.key), weights / 1024**3, round(weights16 / 1024**3, 1), "GiB",
-                 s.dep.window_s, s.covered_s, None, sixteen_bit_gib=round(weights16 / 1024**3, 1),
-                 kv_in_use_gib=round(s.need.kv_in_use / 1024**3, 1)),
-        evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95 * 100, None, "GPU-%",
-                 s.dep.window_s, s.covered_s, series("deployment", s.dep.name, "util_pct_sum", "p95_hourly")),
-    ]  # fmt: skip
+        evidence(
+            "model weights",
+            precision_label(prec.key),
+            weights / 1024**3,
+            round(weights16 / 1024**3, 1),
+            "GiB",
+            s.dep.window_s,
+            s.covered_s,
+            None,
+            sixteen_bit_gib=round(weights16 / 1024**3, 1),
+            kv_in_use_gib=round(s.need.kv_in_use / 1024**3, 1),
+        ),
+        evidence(
+            "deployment GPU load (Σ utilization)",
+            "p95 of hourly means",
+            s.load_p95 * 100,
+            None,
+            "GPU-%",
+            s.dep.window_s,
+            s.covered_s,
+            series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
+        ),
+    ]
     boundary = start.usd_month * (1 - s.th.min_saving_pct / 100)
-    return Step("quantize", proposed, title, reason, act, ev,
-                confidence(s.covered_s, s.th.full_confidence_hours * 3600, proposed.usd_month, boundary,
-                           scale=start.usd_month),
-                others)  # fmt: skip
+    return Step(
+        "quantize",
+        proposed,
+        title,
+        reason,
+        act,
+        ev,
+        confidence(s.covered_s, s.th.full_confidence_hours * 3600, proposed.usd_month, boundary, scale=start.usd_month),
+        others,
+    )
 
 
 def _worth_it(s: State, start: Config, proposed: Config) -> bool:

@@ -27,8 +27,9 @@ def resolve(findings: list[Finding]) -> list[Finding]:
     queued = {f.deployment for f in findings if f.kind == "batching"}
     kept = []
     for f in findings:
-        if f.kind in SAVINGS and (f.gpu_ids & hot_gpus or (f.target_type == "deployment" and f.deployment in
-                                                            hot_deployments)):  # fmt: skip
+        if f.kind in SAVINGS and (
+            f.gpu_ids & hot_gpus or (f.target_type == "deployment" and f.deployment in hot_deployments)
+        ):
             continue
         if f.kind in RESIZING and f.gpu_ids and f.gpu_ids <= idle_gpus:
             continue

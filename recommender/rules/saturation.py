@@ -27,24 +27,61 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
             signs.append(f"{server.preempted_sum:.0f} requests were preempted")
         if queue:
             signs.append(f"requests wait (p95 of hourly means {server.waiting_p95_hourly:.1f})")
-        out.append(Finding(
-            kind="saturation", target_type="host", target_key=f"host:{host.machine_id}/server:{server.key}",
-            target_label=label, deployment=host.deployment, title=f"Saturated: {label}",
-            reason=_sentence(signs) + " Latency grows and requests are recomputed.",
-            action="Add a replica, or quantize the weights (or use an fp8 KV cache) to make room for more KV cache.",
-            evidence=[
-                evidence("KV cache use", "p95", kv_p95, th.saturation_kv_pct, "%", host.window_s, server.covered_s,
-                         series("server", server.server_id, "kv_cache_pct", "p95")),
-                evidence("preemptions", "sum", server.preempted_sum, 0, "requests", host.window_s, server.covered_s,
-                         series("server", server.server_id, "preempted", "sum")),
-                evidence("requests waiting", "p95 of hourly means", server.waiting_p95_hourly,
-                         th.batching_waiting, "requests", host.window_s, server.covered_s,
-                         series("server", server.server_id, "waiting", "p95_hourly")),
-            ],
-            saving=RISK, confidence=confidence(server.covered_s, th.full_confidence_hours * 3600, kv_p95,
-                                               th.saturation_kv_pct, scale=100 - th.saturation_kv_pct),
-            host_id=host.host_id, gpu_ids=frozenset(server.gpu_ids), host_ids=frozenset({host.host_id}),
-        ))  # fmt: skip
+        out.append(
+            Finding(
+                kind="saturation",
+                target_type="host",
+                target_key=f"host:{host.machine_id}/server:{server.key}",
+                target_label=label,
+                deployment=host.deployment,
+                title=f"Saturated: {label}",
+                reason=_sentence(signs) + " Latency grows and requests are recomputed.",
+                action="Add a replica, or quantize the weights (or use an fp8 KV cache) to make room for KV cache.",
+                evidence=[
+                    evidence(
+                        "KV cache use",
+                        "p95",
+                        kv_p95,
+                        th.saturation_kv_pct,
+                        "%",
+                        host.window_s,
+                        server.covered_s,
+                        series("server", server.server_id, "kv_cache_pct", "p95"),
+                    ),
+                    evidence(
+                        "preemptions",
+                        "sum",
+                        server.preempted_sum,
+                        0,
+                        "requests",
+                        host.window_s,
+                        server.covered_s,
+                        series("server", server.server_id, "preempted", "sum"),
+                    ),
+                    evidence(
+                        "requests waiting",
+                        "p95 of hourly means",
+                        server.waiting_p95_hourly,
+                        th.batching_waiting,
+                        "requests",
+                        host.window_s,
+                        server.covered_s,
+                        series("server", server.server_id, "waiting", "p95_hourly"),
+                    ),
+                ],
+                saving=RISK,
+                confidence=confidence(
+                    server.covered_s,
+                    th.full_confidence_hours * 3600,
+                    kv_p95,
+                    th.saturation_kv_pct,
+                    scale=100 - th.saturation_kv_pct,
+                ),
+                host_id=host.host_id,
+                gpu_ids=frozenset(server.gpu_ids),
+                host_ids=frozenset({host.host_id}),
+            )
+        )
     flagged = {g for f in out for g in f.gpu_ids}
     for gpu in host.gpus:
         if gpu.gpu_id in flagged or not host.enough_data(gpu.covered_s):
@@ -58,23 +95,54 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
             continue
         what = f"GPU {gpu.index} ({gpu.name}) on {host.hostname}"
         signs = ([f"utilization is pinned (median {p50:.0f}%)"] if pinned else []) + (
-            [f"memory peaked at {mem_pct:.0f}%"] if full else [])  # fmt: skip
-        out.append(Finding(
-            kind="saturation", target_type="gpu", target_key=f"gpu:{gpu.uuid}", target_label=what,
-            deployment=host.deployment, title=f"Saturated: {what}", reason=_sentence(signs),
-            action="Add capacity (another GPU or replica), or quantize to free memory.",
-            evidence=[
-                evidence(f"GPU {gpu.index} utilization", "p50", p50, th.saturation_util_p50_pct, "%",
-                         host.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "util_pct", "p50")),
-                evidence(f"GPU {gpu.index} memory used", "max", mem_pct, th.saturation_mem_pct, "% of memory",
-                         host.window_s, gpu.covered_s, series("gpu", gpu.gpu_id, "mem_used_pct", "max")),
-            ],
-            saving=RISK,
-            confidence=confidence(gpu.covered_s, th.full_confidence_hours * 3600, p50 if pinned else mem_pct,
-                                  th.saturation_util_p50_pct if pinned else th.saturation_mem_pct, scale=5),
-            host_id=host.host_id, gpu_id=gpu.gpu_id, gpu_ids=frozenset({gpu.gpu_id}),
-            host_ids=frozenset({host.host_id}),
-        ))  # fmt: skip
+            [f"memory peaked at {mem_pct:.0f}%"] if full else []
+        )
+        out.append(
+            Finding(
+                kind="saturation",
+                target_type="gpu",
+                target_key=f"gpu:{gpu.uuid}",
+                target_label=what,
+                deployment=host.deployment,
+                title=f"Saturated: {what}",
+                reason=_sentence(signs),
+                action="Add capacity (another GPU or replica), or quantize to free memory.",
+                evidence=[
+                    evidence(
+                        f"GPU {gpu.index} utilization",
+                        "p50",
+                        p50,
+                        th.saturation_util_p50_pct,
+                        "%",
+                        host.window_s,
+                        gpu.covered_s,
+                        series("gpu", gpu.gpu_id, "util_pct", "p50"),
+                    ),
+                    evidence(
+                        f"GPU {gpu.index} memory used",
+                        "max",
+                        mem_pct,
+                        th.saturation_mem_pct,
+                        "% of memory",
+                        host.window_s,
+                        gpu.covered_s,
+                        series("gpu", gpu.gpu_id, "mem_used_pct", "max"),
+                    ),
+                ],
+                saving=RISK,
+                confidence=confidence(
+                    gpu.covered_s,
+                    th.full_confidence_hours * 3600,
+                    p50 if pinned else mem_pct,
+                    th.saturation_util_p50_pct if pinned else th.saturation_mem_pct,
+                    scale=5,
+                ),
+                host_id=host.host_id,
+                gpu_id=gpu.gpu_id,
+                gpu_ids=frozenset({gpu.gpu_id}),
+                host_ids=frozenset({host.host_id}),
+            )
+        )
     return out
 
 

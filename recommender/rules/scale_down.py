@@ -31,36 +31,75 @@ def step(s: State, start: Config) -> Step | None:
     proposed = timed if use_schedule else flat
     if proposed.usd_month >= start.usd_month or proposed.peak_gpus > start.peak_gpus:
         return None
-    alternatives = [(flat, "the same replicas around the clock")] if use_schedule and flat.usd_month < start.usd_month else []
-    tp = (f" Tensor parallelism changes from {start.gpus_per_replica} to {gpr}: restart each replica with "
-          f"--tensor-parallel-size {gpr} (TGI: --num-shard {gpr}).") if gpr != start.gpus_per_replica else ""  # fmt: skip
-    floor = (f" The replica floor keeps {plural(s.floor, 'replica')} for availability."
-             if proposed.replicas == s.floor and s.floor > 1 else "")  # fmt: skip
+    alternatives = (
+        [(flat, "the same replicas around the clock")] if use_schedule and flat.usd_month < start.usd_month else []
+    )
+    tp = (
+        (
+            f" Tensor parallelism changes from {start.gpus_per_replica} to {gpr}: restart each replica with "
+            f"--tensor-parallel-size {gpr} (TGI: --num-shard {gpr})."
+        )
+        if gpr != start.gpus_per_replica
+        else ""
+    )
+    floor = (
+        f" The replica floor keeps {plural(s.floor, 'replica')} for availability."
+        if proposed.replicas == s.floor and s.floor > 1
+        else ""
+    )
     capacity = proposed.replicas * gpr * th.target_util_pct
+    peak = proposed.schedule.peak_replicas if proposed.schedule else proposed.replicas
     reason = (
         f"The deployment's p95 hourly load is {s.load_p95 * 100:.0f} GPU-% summed over {plural(len(s.gpus), 'GPU')} "
         f"({s.gpu_type.name}); at a {th.target_util_pct:g}% target that needs "
-        f"{plural(proposed.replicas if not proposed.schedule else proposed.schedule.peak_replicas, 'replica')} of {gpr}."
-        + (f" One replica needs {plural(gpr, 'GPU')} to hold the model ({gib(s.need.total)}: {s.need.basis})."
-           if s.need and s.need.from_model else "")
+        f"{plural(peak, 'replica')} of {gpr}."
+        + (
+            f" One replica needs {plural(gpr, 'GPU')} to hold the model ({gib(s.need.total)}: {s.need.basis})."
+            if s.need and s.need.from_model
+            else ""
+        )
         + floor
-    )  # fmt: skip
+    )
     if proposed.schedule:
         sc = proposed.schedule
-        title = (f"Scale {s.dep.name} on a schedule: {sc.peak_replicas} replicas during {sc.hours_text()} UTC, "
-                 f"{sc.off_replicas} otherwise (now {start.replicas} × {start.gpus_per_replica})")  # fmt: skip
-        action = (f"Run {plural(sc.peak_replicas, 'replica')} of {plural(gpr, 'GPU')} during {sc.hours_text()} UTC "
-                  f"and {sc.off_replicas} otherwise, e.g. with a scheduled autoscaler.{tp}")  # fmt: skip
+        title = (
+            f"Scale {s.dep.name} on a schedule: {sc.peak_replicas} replicas during {sc.hours_text()} UTC, "
+            f"{sc.off_replicas} otherwise (now {start.replicas} × {start.gpus_per_replica})"
+        )
+        action = (
+            f"Run {plural(sc.peak_replicas, 'replica')} of {plural(gpr, 'GPU')} during {sc.hours_text()} UTC "
+            f"and {sc.off_replicas} otherwise, e.g. with a scheduled autoscaler.{tp}"
+        )
     else:
-        title = (f"Scale down {s.dep.name}: {plural(start.replicas, 'replica')} × {start.gpus_per_replica} → "
-                 f"{plural(proposed.replicas, 'replica')} × {gpr} {s.gpu_type.name}")  # fmt: skip
+        title = (
+            f"Scale down {s.dep.name}: {plural(start.replicas, 'replica')} × {start.gpus_per_replica} → "
+            f"{plural(proposed.replicas, 'replica')} × {gpr} {s.gpu_type.name}"
+        )
         action = f"Scale {s.dep.name} to {plural(proposed.replicas, 'replica')} of {plural(gpr, 'GPU')}.{tp}"
     profile = [round(v * 100, 1) for _, v in sorted(peaks_by_hour(s.dep.load_by_hour).items())]
-    ev = [evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95 * 100, capacity, "GPU-%",
-                   s.dep.window_s, s.covered_s, series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
-                   gpus=len(s.gpus), by_hour_of_day_max=profile)]  # fmt: skip
-    return Step("scale_down", proposed, title, reason, action, ev,
-                confidence(s.covered_s, th.full_confidence_hours * 3600, proposed.usd_month, start.usd_month,
-                           scale=start.usd_month),
-                alternatives)  # fmt: skip
-
+    ev = [
+        evidence(
+            "deployment GPU load (Σ utilization)",
+            "p95 of hourly means",
+            s.load_p95 * 100,
+            capacity,
+            "GPU-%",
+            s.dep.window_s,
+            s.covered_s,
+            series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
+            gpus=len(s.gpus),
+            by_hour_of_day_max=profile,
+        )
+    ]
+    return Step(
+        "scale_down",
+        proposed,
+        title,
+        reason,
+        action,
+        ev,
+        confidence(
+            s.covered_s, th.full_confidence_hours * 3600, proposed.usd_month, start.usd_month, scale=start.usd_month
+        ),
+        alternatives,
+    )

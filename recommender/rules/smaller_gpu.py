@@ -3,7 +3,8 @@
 A candidate holds one replica within a node (memory need × (1 + margin) at the step's
 precision) and carries the load scaled by the slower of the compute and bandwidth ratios at
 the target utilization, keeps the replica floor, never needs more GPUs than the step starts
-with, and is cheaper on the same price basis by at least min_saving_pct. Moves stay within a
+with, costs less per GPU (a dearer GPU would merge replicas, which is not a smaller GPU), and
+is cheaper on the same price basis by at least min_saving_pct. Moves stay within a
 vendor and class: CUDA stays CUDA, and consumer cards are advised only for consumer cards.
 """
 
@@ -17,8 +18,9 @@ from recommender.savings import confidence
 
 
 def alternatives_of(current: GpuTypeInfo, catalog: list[GpuTypeInfo]) -> list[GpuTypeInfo]:
-    return [c for c in catalog if c.name != current.name and c.vendor == current.vendor
-            and c.consumer == current.consumer]  # fmt: skip
+    return [
+        c for c in catalog if c.name != current.name and c.vendor == current.vendor and c.consumer == current.consumer
+    ]
 
 
 def options(s: State, start: Config) -> list[tuple[Config, GpuTypeInfo, bool]]:
@@ -30,9 +32,12 @@ def options(s: State, start: Config) -> list[tuple[Config, GpuTypeInfo, bool]]:
         if gpr is None:
             continue
         price, label, user, mixed = candidate_price(s, start, candidate)
+        if price >= start.usd_per_gpu_hour:
+            continue  # a dearer GPU is a consolidation, not a smaller GPU: merging replicas is not advised here
         factor = start.load_factor * perf_ratio(start.gpu_type, candidate)
-        config = s.sized(start, candidate, start.precision, factor, gpr, price, label, user,
-                         schedule=start.schedule is not None)  # fmt: skip
+        config = s.sized(
+            start, candidate, start.precision, factor, gpr, price, label, user, schedule=start.schedule is not None
+        )
         if config.peak_gpus <= start.peak_gpus and saves_enough(start, config, s.th):
             out.append((config, candidate, mixed))
     return sorted(out, key=lambda o: (o[0].usd_month, o[0].peak_gpus))
@@ -55,30 +60,69 @@ def step(s: State, start: Config) -> Step | None:
         f"the slower of compute ({old.tflops:g}→{new.tflops:g} TFLOPS) and memory bandwidth "
         f"({old.bandwidth_gbps:g}→{new.bandwidth_gbps:g} GB/s) needs {plural(proposed.replicas, 'replica')} at "
         f"{s.th.target_util_pct:g}% utilization."
-        + (f" Each token takes about {new_latency(old, new):.1f}× as long to generate (memory bandwidth)."
-           if old.bandwidth_gbps > new.bandwidth_gbps else "")
+        + (
+            f" Each token takes about {new_latency(old, new):.1f}× as long to generate (memory bandwidth)."
+            if old.bandwidth_gbps > new.bandwidth_gbps
+            else ""
+        )
         + (f" Prices compared: {start.price_label} against {proposed.price_label}." if mixed else "")
-    )  # fmt: skip
-    tp = (f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica}."
-          if proposed.gpus_per_replica != start.gpus_per_replica else "")  # fmt: skip
-    title = (f"Move {s.dep.name} to {plural(proposed.replicas, 'replica')} × {proposed.gpus_per_replica} {new.name} "
-             f"(from {start.replicas} × {start.gpus_per_replica} {old.name})")  # fmt: skip
-    act = (f"Run {s.dep.name} on {plural(proposed.replicas, 'replica')} of {proposed.gpus_per_replica} × {new.name}"
-           f"{' on the same schedule' if proposed.schedule else ''}.{tp} Check latency targets first: "
-           f"the new GPUs are {slower:.1f}× slower each.")  # fmt: skip
+    )
+    tp = (
+        f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica}."
+        if proposed.gpus_per_replica != start.gpus_per_replica
+        else ""
+    )
+    title = (
+        f"Move {s.dep.name} to {plural(proposed.replicas, 'replica')} × {proposed.gpus_per_replica} {new.name} "
+        f"(from {start.replicas} × {start.gpus_per_replica} {old.name})"
+    )
+    act = (
+        f"Run {s.dep.name} on {plural(proposed.replicas, 'replica')} of {proposed.gpus_per_replica} × {new.name}"
+        f"{' on the same schedule' if proposed.schedule else ''}.{tp}"
+        + (f" Check latency targets first: each new GPU is {slower:.1f}× slower." if slower > 1 else "")
+    )
     ev = [
-        evidence("memory need per replica", s.need.basis, need / 1024**3,
-                 round(new.memory_bytes * proposed.gpus_per_replica / (1 + s.th.memory_margin) / 1024**3, 1), "GiB",
-                 s.dep.window_s, s.covered_s, None),
-        evidence("deployment GPU load (Σ utilization)", "p95 of hourly means", s.load_p95 * 100, None, "GPU-%",
-                 s.dep.window_s, s.covered_s, series("deployment", s.dep.name, "util_pct_sum", "p95_hourly")),
-    ]  # fmt: skip
+        evidence(
+            "memory need per replica",
+            s.need.basis,
+            need / 1024**3,
+            round(new.memory_bytes * proposed.gpus_per_replica / (1 + s.th.memory_margin) / 1024**3, 1),
+            "GiB",
+            s.dep.window_s,
+            s.covered_s,
+            None,
+        ),
+        evidence(
+            "deployment GPU load (Σ utilization)",
+            "p95 of hourly means",
+            s.load_p95 * 100,
+            None,
+            "GPU-%",
+            s.dep.window_s,
+            s.covered_s,
+            series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
+        ),
+    ]
     boundary = start.usd_month * (1 - s.th.min_saving_pct / 100)
     alternatives = [(c, t.name) for c, t, _ in found[1:3]]
-    return Step("smaller_gpu", proposed, title, reason, act, ev,
-                confidence(s.covered_s, s.th.full_confidence_hours * 3600, proposed.usd_month, boundary,
-                           scale=start.usd_month, mixed_prices=mixed),
-                alternatives, mixed)  # fmt: skip
+    return Step(
+        "smaller_gpu",
+        proposed,
+        title,
+        reason,
+        act,
+        ev,
+        confidence(
+            s.covered_s,
+            s.th.full_confidence_hours * 3600,
+            proposed.usd_month,
+            boundary,
+            scale=start.usd_month,
+            mixed_prices=mixed,
+        ),
+        alternatives,
+        mixed,
+    )
 
 
 def new_latency(old: GpuTypeInfo, new: GpuTypeInfo) -> float:

@@ -57,18 +57,40 @@ class State:
         if self.need is None:
             return None
         if self.need.from_model and self.server is not None and self.server.shape is not None:
-            weights = memory.weight_bytes(self.server.shape, "bf16", None if precision in {"bf16", "fp16"} else precision)
+            weights = memory.weight_bytes(
+                self.server.shape, "bf16", None if precision in {"bf16", "fp16"} else precision
+            )
             return weights + self.need.kv_in_use
         return self.need.weights + self.need.kv_in_use if precision == self.current.precision else None
 
-    def sized(self, start: Config, gpu_type: GpuTypeInfo, precision: str, factor: float, gpr: int,
-              price: float, label: str, user_price: bool, schedule: bool) -> Config:  # fmt: skip
+    def sized(
+        self,
+        start: Config,
+        gpu_type: GpuTypeInfo,
+        precision: str,
+        factor: float,
+        gpr: int,
+        price: float,
+        label: str,
+        user_price: bool,
+        schedule: bool,
+    ) -> Config:
         """`gpr`-GPU replicas of `gpu_type` at `precision` carrying the load × `factor`: flat, or on a schedule."""
         target = self.th.target_util_pct
-        flat = replace(start, gpu_type=gpu_type, precision=precision, gpus_per_replica=gpr, schedule=None,
-                       replicas=replicas_for(self.load_p95 * factor, gpr, target, self.floor),
-                       usd_per_gpu_hour=price, price_label=label, user_price=user_price,
-                       work_units=self.load_mean * factor, load_factor=factor, fixed_usd_per_hour=None)  # fmt: skip
+        flat = replace(
+            start,
+            gpu_type=gpu_type,
+            precision=precision,
+            gpus_per_replica=gpr,
+            schedule=None,
+            replicas=replicas_for(self.load_p95 * factor, gpr, target, self.floor),
+            usd_per_gpu_hour=price,
+            price_label=label,
+            user_price=user_price,
+            work_units=self.load_mean * factor,
+            load_factor=factor,
+            fixed_usd_per_hour=None,
+        )
         if not schedule:
             return flat
         plan = schedule_for(peaks_by_hour(self.dep.load_by_hour, factor), gpr, target, self.floor)
@@ -95,8 +117,14 @@ def build(dep: DeploymentStats, ctx: Context) -> State:
     return State(dep, ctx, gpus, gpu_type, host, server, need, load_p95, load_mean, covered, current, replicas)
 
 
-def _current(dep: DeploymentStats, ctx: Context, gpus: list[GpuStats], gpu_type: GpuTypeInfo | None,
-             server: ServerStats | None, load_mean: float) -> tuple[Config, int]:  # fmt: skip
+def _current(
+    dep: DeploymentStats,
+    ctx: Context,
+    gpus: list[GpuStats],
+    gpu_type: GpuTypeInfo | None,
+    server: ServerStats | None,
+    load_mean: float,
+) -> tuple[Config, int]:
     servers = [s for h in dep.hosts for s in h.servers if s.gpu_ids]
     if servers:
         per = Counter(len(s.gpu_ids) for s in servers).most_common(1)[0][0]
@@ -113,13 +141,15 @@ def _current(dep: DeploymentStats, ctx: Context, gpus: list[GpuStats], gpu_type:
     user = any(g.user_price for g in gpus)
     fixed = None
     if not gpus:  # hosts without GPUs: their own price, else their vCPUs
-        fixed = sum(h.price_usd if h.price_usd is not None else (h.cpu_count or 0) * ctx.vcpu_hourly_usd
-                    for h in dep.hosts)  # fmt: skip
+        fixed = sum(
+            h.price_usd if h.price_usd is not None else (h.cpu_count or 0) * ctx.vcpu_hourly_usd for h in dep.hosts
+        )
         label = f"vCPUs at ${ctx.vcpu_hourly_usd}/vCPU-h, or the host's own price"
     elif gpu_type is None:
         fixed = sum(prices)
-    config = Config(gpu_type, per, replicas, precision, price, label, user, load_mean, spare_gpus=spare,
-                    fixed_usd_per_hour=fixed)  # fmt: skip
+    config = Config(
+        gpu_type, per, replicas, precision, price, label, user, load_mean, spare_gpus=spare, fixed_usd_per_hour=fixed
+    )
     return _calibrated(config, gpus, gpu_type), replicas
 
 
@@ -182,8 +212,10 @@ def candidate_price(s: State, start: Config, candidate: GpuTypeInfo) -> tuple[fl
     if start.user_price and not candidate.user_price and base is not None and base.list_price_usd:
         ratio = start.usd_per_gpu_hour / base.list_price_usd
         price = (candidate.list_price_usd or candidate.price_usd) * ratio
-        label = (f"${price:.2f}/GPU-h ({candidate.name}: its list price × {ratio:.0%}, the share your price for the "
-                 f"{base.name} is of its list price; an estimate)")  # fmt: skip
+        label = (
+            f"${price:.2f}/GPU-h ({candidate.name}: its list price × {ratio:.0%}, the share your price for the "
+            f"{base.name} is of its list price; an estimate)"
+        )
         return price, label, True, True
     if candidate.user_price and not start.user_price:
         return candidate.price_usd, candidate.price_label + " — your price, against list prices today", True, True
@@ -191,4 +223,6 @@ def candidate_price(s: State, start: Config, candidate: GpuTypeInfo) -> tuple[fl
 
 
 def saves_enough(start: Config, proposed: Config, th: Thresholds) -> bool:
-    return proposed.usd_month <= start.usd_month * (1 - th.min_saving_pct / 100) and proposed.usd_month < start.usd_month
+    return (
+        proposed.usd_month <= start.usd_month * (1 - th.min_saving_pct / 100) and proposed.usd_month < start.usd_month
+    )

@@ -16,14 +16,46 @@ from tests.recommender.windows import CATALOG, CTX, LLAMA_8B, LLAMA_70B, deploym
 # The values each server accepts for the flags the advice names (vLLM --quantization, TGI --quantize,
 # SGLang --quantization, TensorRT-LLM quantize.py --qformat), from their documentation.
 VALID = {
-    "vllm": {"--quantization": {"fp8", "awq", "awq_marlin", "gptq", "gptq_marlin", "compressed-tensors",
-                                "bitsandbytes", "fbgemm_fp8", "modelopt"}},
-    "tgi": {"--quantize": {"awq", "eetq", "exl2", "gptq", "marlin", "bitsandbytes", "bitsandbytes-nf4",
-                           "bitsandbytes-fp4", "fp8"}},
-    "sglang": {"--quantization": {"fp8", "awq", "awq_marlin", "gptq", "gptq_marlin", "w8a8_int8", "w8a8_fp8",
-                                  "compressed-tensors"}},
+    "vllm": {
+        "--quantization": {
+            "fp8",
+            "awq",
+            "awq_marlin",
+            "gptq",
+            "gptq_marlin",
+            "compressed-tensors",
+            "bitsandbytes",
+            "fbgemm_fp8",
+            "modelopt",
+        }
+    },
+    "tgi": {
+        "--quantize": {
+            "awq",
+            "eetq",
+            "exl2",
+            "gptq",
+            "marlin",
+            "bitsandbytes",
+            "bitsandbytes-nf4",
+            "bitsandbytes-fp4",
+            "fp8",
+        }
+    },
+    "sglang": {
+        "--quantization": {
+            "fp8",
+            "awq",
+            "awq_marlin",
+            "gptq",
+            "gptq_marlin",
+            "w8a8_int8",
+            "w8a8_fp8",
+            "compressed-tensors",
+        }
+    },
     "triton": {"--qformat": {"fp8", "int8_sq", "int4_awq", "w4a8_awq", "int8_wo", "int4_wo"}},
-}  # fmt: skip
+}
 FLAG = re.compile(r"(--[a-z-]+)[ =]([a-z0-9_-]+)")
 
 
@@ -41,13 +73,35 @@ def deployments(draw):
     for h in range(1, n_hosts + 1):
         ids = list(range(gid, gid + per))
         gid += per
-        gpus = [gpu(i, util=[util], kind=kind, index=i - ids[0], mem_used_gib=kind.memory_bytes / 1024**3 * 0.9,
-                    price=price, power=kind.tdp_w * (0.2 + 0.007 * util)) for i in ids]  # fmt: skip
-        servers = [server(h, gpu_ids=ids, kind=server_kind, model=model, kv=[kv], tp=per,
-                          waiting=draw(st.sampled_from([0.0, 0.0, 0.0, 0.5, 3.0])),
-                          at_limit=draw(st.sampled_from([None, 0.0, 0.0, 0.1, 0.6])))] if model else []  # fmt: skip
-        hosts.append(host(gpus=gpus, servers=servers, host_id=h, cpu=[draw(st.floats(0.0, 100.0))],
-                          deployment=name))
+        gpus = [
+            gpu(
+                i,
+                util=[util],
+                kind=kind,
+                index=i - ids[0],
+                mem_used_gib=kind.memory_bytes / 1024**3 * 0.9,
+                price=price,
+                power=kind.tdp_w * (0.2 + 0.007 * util),
+            )
+            for i in ids
+        ]
+        servers = (
+            [
+                server(
+                    h,
+                    gpu_ids=ids,
+                    kind=server_kind,
+                    model=model,
+                    kv=[kv],
+                    tp=per,
+                    waiting=draw(st.sampled_from([0.0, 0.0, 0.0, 0.5, 3.0])),
+                    at_limit=draw(st.sampled_from([None, 0.0, 0.0, 0.1, 0.6])),
+                )
+            ]
+            if model
+            else []
+        )
+        hosts.append(host(gpus=gpus, servers=servers, host_id=h, cpu=[draw(st.floats(0.0, 100.0))], deployment=name))
     # Mostly light loads (where the sizing steps have something to say), some up to every GPU pinned.
     shares = draw(st.lists(st.floats(0.0, 1.0), min_size=24, max_size=24))
     profile = [100.0 * per * n_hosts * x**3 for x in shares]

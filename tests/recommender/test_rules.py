@@ -198,8 +198,10 @@ def test_no_batching_advice_without_headroom(kv, util):
 def test_a_kv_cache_the_server_does_not_report_is_not_zero():
     vllm = host(gpus=[gpu(util=[30.0])], servers=[server(kv=(), waiting=5.0, max_batch=4)])
     assert batching.check(vllm, CTX) == []  # pre-allocated pool, no metric: its room is unknown
-    triton = host(gpus=[gpu(util=[25.0], mem_used_gib=3)],
-                  servers=[server(kind="triton", model=None, kv=(), waiting=3.0, max_batch=1, at_limit=0.5)])  # fmt: skip
+    triton = host(
+        gpus=[gpu(util=[25.0], mem_used_gib=3)],
+        servers=[server(kind="triton", model=None, kv=(), waiting=3.0, max_batch=1, at_limit=0.5)],
+    )
     (f,) = batching.check(triton, CTX)
     kv = next(e for e in f.evidence if e["metric"] == "KV cache use")
     assert kv["value"] is None and kv["reported"] is False and "KV cache not reported" in f.reason
@@ -257,8 +259,12 @@ def test_a_healthy_host_gets_no_advice():
 
 
 def test_too_little_data_gets_no_advice_from_any_rule():
-    h = host(gpus=[gpu(util=[1.0], covered=20 * HOUR)], servers=[server(kv=[99.0], preempted=5, covered=20 * HOUR)],
-             cpu=[1.0], covered=20 * HOUR)  # fmt: skip
+    h = host(
+        gpus=[gpu(util=[1.0], covered=20 * HOUR)],
+        servers=[server(kv=[99.0], preempted=5, covered=20 * HOUR)],
+        cpu=[1.0],
+        covered=20 * HOUR,
+    )
     assert _all(h, 1.0) == []
 
 
@@ -273,7 +279,11 @@ def test_a_queue_behind_the_batch_limit_holds_back_the_sizing_steps():
 
 
 def test_an_idle_deployment_is_released_not_batched_or_resized():
-    h = host(gpus=[gpu(kind=A100, util=[1.0])], servers=[server(kv=[0.0], requests=0.0, batch=1.0, busy=0.0)],
-             cpu=[3.0], mem_used_gib=20)  # fmt: skip
+    h = host(
+        gpus=[gpu(kind=A100, util=[1.0])],
+        servers=[server(kv=[0.0], requests=0.0, batch=1.0, busy=0.0)],
+        cpu=[3.0],
+        mem_used_gib=20,
+    )
     assert [f.kind for f in _all(h, 1.0)] == ["idle"]
     assert WINDOW == 14 * 24 * HOUR and L4.fp8

@@ -13,8 +13,9 @@ WINDOW = 14 * 24 * HOUR
 
 
 def gpu_type(name, mem_gib, bw, tdp, tflops, price, bf16=True, fp8=False, int8=True):
-    return GpuTypeInfo(name, mem_gib * GIB, bw, tdp, tflops, bf16, fp8, int8, price, f"${price}/GPU-h ({name})",
-                       list_price_usd=price)  # fmt: skip
+    return GpuTypeInfo(
+        name, mem_gib * GIB, bw, tdp, tflops, bf16, fp8, int8, price, f"${price}/GPU-h ({name})", list_price_usd=price
+    )
 
 
 H100 = gpu_type("H100 80GB", 80, 3350, 700, 989, 4.76, fp8=True)
@@ -30,6 +31,7 @@ CTX = Context(grid_kg_per_kwh=0.4, vcpu_hourly_usd=0.0504, catalog=CATALOG)
 def th(**overrides) -> Thresholds:
     return Thresholds(**{**DEFAULTS, **{k: float(v) for k, v in overrides.items()}})
 
+
 LLAMA_8B = ModelMatch(ModelShape(8.03e9, 32, 8, 128, 2 * 128_256 * 4096), "meta-llama/Llama-3.1-8B", "catalog")
 LLAMA_70B = ModelMatch(ModelShape(70.55e9, 80, 8, 128, 2 * 128_256 * 8192), "meta-llama/Llama-3.1-70B", "catalog")
 
@@ -38,14 +40,24 @@ def hist(values: list[float], covered: float = WINDOW) -> list[float]:
     return of_values(values, covered / len(values))
 
 
-def gpu(gpu_id=1, util=(30.0,), covered=WINDOW, kind=A10G, mem_used_gib=20.0, power=150.0, index=0,
-        price=None) -> GpuStats:  # fmt: skip
+def gpu(
+    gpu_id=1, util=(30.0,), covered=WINDOW, kind=A10G, mem_used_gib=20.0, power=150.0, index=0, price=None
+) -> GpuStats:
     """`price`: your price for this GPU per hour (a host price's share), instead of the catalog's."""
     if kind is None:
         g = GpuStats(gpu_id, f"GPU-{gpu_id}", index, "Mystery GPU", 16 * GIB, None, None, "no price")
     elif price is not None:
-        g = GpuStats(gpu_id, f"GPU-{gpu_id}", index, kind.name, kind.memory_bytes, kind, price,
-                     f"${price:.2f}/h (your price)", True)  # fmt: skip
+        g = GpuStats(
+            gpu_id,
+            f"GPU-{gpu_id}",
+            index,
+            kind.name,
+            kind.memory_bytes,
+            kind,
+            price,
+            f"${price:.2f}/h (your price)",
+            True,
+        )
     else:
         g = GpuStats(
             gpu_id, f"GPU-{gpu_id}", index, kind.name, kind.memory_bytes, kind, kind.price_usd, kind.price_label
@@ -60,11 +72,35 @@ def gpu(gpu_id=1, util=(30.0,), covered=WINDOW, kind=A10G, mem_used_gib=20.0, po
     return g
 
 
-def server(server_id=1, gpu_ids=(1,), kind="vllm", model=LLAMA_8B, kv=(20.0,), waiting=0.0, preempted=0.0,
-           batch=8.0, busy=1.0, requests=2.0, covered=WINDOW, max_batch=256, dtype="bfloat16", tp=1,
-           at_limit=None):  # fmt: skip
-    s = ServerStats(server_id, f"{kind}:{8000 + server_id}", kind, model.name if model else "resnet50", dtype, "", tp,
-                    max_batch, list(gpu_ids), model)  # fmt: skip
+def server(
+    server_id=1,
+    gpu_ids=(1,),
+    kind="vllm",
+    model=LLAMA_8B,
+    kv=(20.0,),
+    waiting=0.0,
+    preempted=0.0,
+    batch=8.0,
+    busy=1.0,
+    requests=2.0,
+    covered=WINDOW,
+    max_batch=256,
+    dtype="bfloat16",
+    tp=1,
+    at_limit=None,
+):
+    s = ServerStats(
+        server_id,
+        f"{kind}:{8000 + server_id}",
+        kind,
+        model.name if model else "resnet50",
+        dtype,
+        "",
+        tp,
+        max_batch,
+        list(gpu_ids),
+        model,
+    )
     s.at_limit_share = at_limit
     s.covered_s, s.kv_hist, s.kv_max = covered, hist(list(kv), covered) if kv else [], max(kv) if kv else None
     s.waiting_p95_hourly, s.waiting_mean, s.preempted_sum = waiting, waiting, preempted
@@ -78,10 +114,30 @@ def server(server_id=1, gpu_ids=(1,), kind="vllm", model=LLAMA_8B, kv=(20.0,), w
     return s
 
 
-def host(gpus=(), servers=(), cpu=(40.0,), cpu_count=32, mem_total_gib=256, mem_used_gib=150, covered=WINDOW,
-         deployment="chat", host_id=1, price=None, **overrides) -> HostStats:  # fmt: skip
-    h = HostStats(host_id, f"node-{host_id}", f"machine-{host_id}", deployment, cpu_count, mem_total_gib * GIB, price,
-                  th(**overrides), WINDOW)  # fmt: skip
+def host(
+    gpus=(),
+    servers=(),
+    cpu=(40.0,),
+    cpu_count=32,
+    mem_total_gib=256,
+    mem_used_gib=150,
+    covered=WINDOW,
+    deployment="chat",
+    host_id=1,
+    price=None,
+    **overrides,
+) -> HostStats:
+    h = HostStats(
+        host_id,
+        f"node-{host_id}",
+        f"machine-{host_id}",
+        deployment,
+        cpu_count,
+        mem_total_gib * GIB,
+        price,
+        th(**overrides),
+        WINDOW,
+    )
     h.covered_s, h.cpu_hist, h.cpu_max, h.mem_used_max = covered, hist(list(cpu), covered), max(cpu), mem_used_gib * GIB
     h.gpus, h.servers = list(gpus), list(servers)
     return h
