@@ -23,7 +23,7 @@ GPU_TYPES = [
     ("A100 80GB", "a100", 80, 2039, 400, 312, True, False, True, NV + " (A100 SXM4 80GB)",
      2.45, RUNPOD + ", A100 SXM 80GB", date(2026, 3, 10)),
     ("A100 40GB", "a100", 40, 1555, 400, 312, True, False, True, NV + " (A100 SXM4 40GB)",
-     1.25, "RunPod community cloud, via theneuralbase.com 'Pricing per GB'", date(2026, 1, 1)),
+     1.29, "Lambda on-demand 1× A100 40GB SXM4 (list price)", date(2026, 1, 1)),
     ("L40S", "l40s", 48, 864, 350, 362, True, True, True, NV + " (L40S)",
      1.40, RUNPOD + ", L40S", date(2026, 3, 10)),
     ("L4", "nvidia l4", 24, 300, 72, 121, True, True, True, NV + " (L4)",
