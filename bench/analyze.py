@@ -60,7 +60,7 @@ def seed(hosts: int, gpus: int, days: int, hour: datetime) -> None:
     models = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen2.5-7B-Instruct"]
     Host.objects.bulk_create(
         Host(machine_id=f"bench-{h:05d}", hostname=f"bench-{h:05d}", cpu_count=96, mem_total_bytes=1024 * GIB,
-             labels={"deployment": f"dep-{h % 100}"}, last_seen=hour) for h in range(hosts)
+             labels={"deployment": f"dep-{h % 100}"}, deployment=f"dep-{h % 100}", last_seen=hour) for h in range(hosts)
     )  # fmt: skip
     host_ids = list(Host.objects.order_by("pk").values_list("pk", flat=True))
     Gpu.objects.bulk_create(

@@ -75,7 +75,7 @@ def seed(first: int, count: int, gpus: int, days: int, hour: datetime) -> None:
     models = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen2.5-7B-Instruct"]
     hosts = Host.objects.bulk_create(
         Host(machine_id=f"bench-{h:05d}", hostname=f"bench-{h:05d}", cpu_count=96, mem_total_bytes=1024 * GIB,
-             labels={"deployment": f"dep-{h % 50}", "team": f"t{h % 7}"},
+             labels={"deployment": f"dep-{h % 50}", "team": f"t{h % 7}"}, deployment=f"dep-{h % 50}",
              last_seen=hour - timedelta(seconds=30 * (h % 20)))
         for h in range(first, first + count)
     )  # fmt: skip
@@ -94,7 +94,7 @@ def seed(first: int, count: int, gpus: int, days: int, hour: datetime) -> None:
     through.objects.bulk_create(through(inferenceserver_id=by_host[hid], gpu_id=gid) for gid, hid in gpu_rows)
     Recommendation.objects.bulk_create(
         Recommendation(kind="idle", target_type="host", target_key=f"host:{h.machine_id}", target_label=h.hostname,
-                       deployment=h.labels["deployment"], host=h, title=f"{h.hostname} is idle", reason="bench",
+                       deployment=h.deployment, host=h, title=f"{h.hostname} is idle", reason="bench",
                        saving_usd_month=100.0 + i, confidence=0.8)
         for i, h in enumerate(hosts, start=first) if i % 4 == 0
     )  # fmt: skip

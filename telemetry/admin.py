@@ -44,9 +44,18 @@ class GpuInline(admin.TabularInline):
 
 @admin.register(Host)
 class HostAdmin(admin.ModelAdmin):
-    list_display = ["hostname", "machine_id", "instance_type", "agent_version", "last_seen"]
-    search_fields = ["hostname", "machine_id"]
-    readonly_fields = ["machine_id", "first_seen", "last_seen", "agent_version", "agent_token", "gpu_processes"]
+    list_display = ["hostname", "deployment", "machine_id", "instance_type", "agent_version", "last_seen"]
+    list_filter = ["deployment"]
+    search_fields = ["hostname", "machine_id", "deployment"]
+    readonly_fields = [
+        "machine_id",
+        "deployment",
+        "first_seen",
+        "last_seen",
+        "agent_version",
+        "agent_token",
+        "gpu_processes",
+    ]
     inlines = [GpuInline]
 
 

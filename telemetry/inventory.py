@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from telemetry.deployment import deployment_name
 from telemetry.models import Gpu, Host, InferenceServer
 from telemetry.schema import IngestBatch
 
@@ -44,10 +45,11 @@ def sync_inventory(batch: IngestBatch, token_id: int, digest: str, now: datetime
         host = _upsert_host(batch, token_id, now)
         gpu_ids = _sync_gpus(host, batch, now)
         server_ids = _sync_servers(host, batch, gpu_ids, now)
+        _set_deployment(host, batch)
         host.inventory_hash = digest
         host.inventory_ids = {"gpus": gpu_ids, "servers": server_ids}
         host.gpu_processes = [p.model_dump() for p in batch.processes]
-        host.save(update_fields=["inventory_hash", "inventory_ids", "gpu_processes"])
+        host.save(update_fields=["deployment", "inventory_hash", "inventory_ids", "gpu_processes"])
     return InventoryIds(host.pk, gpu_ids, server_ids)
 
 
@@ -80,6 +82,14 @@ def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
     if changed:
         host.save(update_fields=changed)
     return host
+
+
+def _set_deployment(host: Host, batch: IngestBatch) -> None:
+    # The servers just synced are exactly the host's active ones: the payload lists them all.
+    name = deployment_name(host.labels, {s.id: s.model for s in batch.servers}, host.hostname)
+    if name != host.deployment:
+        log.info("event=host_deployment host=%s old=%s new=%s", host.hostname, host.deployment or "-", name)
+        host.deployment = name
 
 
 def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:

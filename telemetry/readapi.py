@@ -66,8 +66,9 @@ def _host_out(host: Host, online_since: datetime) -> dict:
 @router.get("/hosts", response=list[HostOut], summary="Hosts, their GPUs and inference servers")
 @paginate(LimitOffsetPagination)
 def hosts(request, deployment: str | None = None, online: bool | None = None):
-    """Every host with its active GPUs and servers. Filters: `deployment`, `online` (seen in the last
-    RIGHTSIZER_HOST_OFFLINE_AFTER_S seconds). Paginated with `limit` and `offset`."""
+    """Every host with its active GPUs and servers. Filters: `deployment` (the stored one: the label, else
+    the served model, else the hostname), `online` (seen in the last RIGHTSIZER_HOST_OFFLINE_AFTER_S
+    seconds). Paginated with `limit` and `offset`."""
     online_since = timezone.now() - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
     qs = Host.objects.annotate(
         open_recommendations=Count("recommendations", filter=Q(recommendations__status__in=["open", "acknowledged"]))
@@ -76,7 +77,7 @@ def hosts(request, deployment: str | None = None, online: bool | None = None):
         Prefetch("servers", queryset=InferenceServer.objects.filter(active=True), to_attr="active_servers"),
     )
     if deployment is not None:
-        qs = qs.filter(labels__deployment=deployment)
+        qs = qs.filter(deployment=deployment)
     if online is not None:
         qs = qs.filter(last_seen__gte=online_since) if online else qs.exclude(last_seen__gte=online_since)
     return [_host_out(h, online_since) for h in qs.order_by("hostname", "pk")]

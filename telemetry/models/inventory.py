@@ -21,6 +21,9 @@ class Host(models.Model):
     os = models.CharField(max_length=255, blank=True)
     instance_type = models.CharField(max_length=64, blank=True)
     labels = models.JSONField(default=dict, blank=True)
+    # telemetry.deployment.deployment_name over the labels, servers and hostname, stored at
+    # each inventory sync: the one grouping every page, API and analysis reads.
+    deployment = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
     agent_version = models.CharField(max_length=32, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -44,10 +47,6 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
-
-    @property
-    def deployment(self) -> str:
-        return str(self.labels.get("deployment", ""))
 
 
 class Gpu(models.Model):
