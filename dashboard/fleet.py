@@ -1,7 +1,7 @@
 """The fleet as the overview and deployment pages read it: one row per host, filters, sorting and totals.
 
-A fixed number of queries whatever the fleet size: hosts with their summary and open
-recommendation count, the first served model per host, GPU counts by type, open savings.
+A fixed number of queries whatever the fleet size: hosts (with their stored deployment), their
+summary and open recommendation count, GPU counts by type, open savings.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from recommender.models import HostSummary, Recommendation
-from telemetry.models import Gpu, Host, InferenceServer
+from telemetry.models import Gpu, Host
 
 OPEN = ["open", "acknowledged"]
 SORTS = {
@@ -40,7 +40,7 @@ def _num(value: float | None) -> float:
 class HostRow:
     host: Host
     summary: HostSummary | None
-    deployment: str  # the `deployment` label, else the first served model, else ""
+    deployment: str  # Host.deployment: the label, else the first served model, else the hostname
     status: str  # online, offline or never seen
     open_recs: int
 
@@ -60,33 +60,21 @@ def online_since(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
 
 
-def deployment_of(host: Host, first_model: str | None) -> str:
-    return host.deployment or first_model or ""
-
-
-def first_models(host_ids: list[int] | None = None) -> dict[int, str]:
-    qs = InferenceServer.objects.filter(active=True).exclude(model="")
-    if host_ids is not None:
-        qs = qs.filter(host_id__in=host_ids)
-    out: dict[int, str] = {}
-    for host_id, model in qs.order_by("host_id", "server_id").values_list("host_id", "model"):
-        out.setdefault(host_id, model)
-    return out
-
-
-def load_rows() -> list[HostRow]:
+def load_rows(deployment: str | None = None) -> list[HostRow]:
+    """Every host's row, or only those of one deployment."""
     since = online_since()
-    models = first_models()
     hosts = (
         Host.objects.select_related("summary")
         .defer("gpu_processes", "inventory_ids", "inventory_hash")
         .annotate(open_recs=Count("recommendations", filter=Q(recommendations__status__in=OPEN)))
         .order_by("hostname", "pk")
     )
+    if deployment is not None:
+        hosts = hosts.filter(deployment=deployment)
     rows = []
     for h in hosts:
         status = "never seen" if h.last_seen is None else ("online" if h.last_seen >= since else "offline")
-        rows.append(HostRow(h, _summary(h), deployment_of(h, models.get(h.pk)), status, h.open_recs))
+        rows.append(HostRow(h, _summary(h), h.deployment, status, h.open_recs))
     return rows
 
 
@@ -97,20 +85,13 @@ def _summary(host: Host) -> HostSummary | None:
         return None
 
 
-def belongs(host: Host, deployment: str, name: str) -> bool:
-    """A host with neither label nor server is its own deployment, under its hostname (as the analysis names it)."""
-    return deployment == name or (not deployment and host.hostname == name)
-
-
 def members(name: str) -> list[HostRow]:
-    return [r for r in load_rows() if belongs(r.host, r.deployment, name)]
+    return load_rows(deployment=name)
 
 
 def member_ids(name: str) -> list[int]:
     """The ids of a deployment's hosts, without the fleet page's summaries and counts (for the chart reads)."""
-    models = first_models()
-    hosts = Host.objects.only("pk", "hostname", "labels")
-    return [h.pk for h in hosts if belongs(h, deployment_of(h, models.get(h.pk)), name)]
+    return list(Host.objects.filter(deployment=name).order_by("pk").values_list("pk", flat=True))
 
 
 def filter_rows(rows: list[HostRow], q: str = "", deployment: str = "", label: str = "", status: str = "") -> list:

@@ -21,7 +21,7 @@ def host(request: HttpRequest, pk: int) -> HttpResponse:
     status = "never seen" if h.last_seen is None else ("online" if h.last_seen >= fleet.online_since() else "offline")
     context = {
         "host": h, "gpus": gpus, "servers": servers, "processes": processes, "status": status,
-        "deployment": fleet.deployment_of(h, fleet.first_models([h.pk]).get(h.pk)),
+        "deployment": h.deployment,
         "summary": HostSummary.objects.filter(host=h).first(),
         "recs": Recommendation.objects.filter(host=h).exclude(status="resolved").order_by("-saving_usd_month"),
         "ranges": list(timerange.PRESETS), "labels": sorted(h.labels.items()),
