@@ -43,7 +43,9 @@ def _recommender_thresholds(raw: str) -> dict:
     except ValueError as exc:
         raise ImproperlyConfigured(f"RIGHTSIZER_RECOMMENDER_THRESHOLDS is not JSON: {exc}") from None
     if not isinstance(values, dict):
-        raise ImproperlyConfigured('RIGHTSIZER_RECOMMENDER_THRESHOLDS must be a JSON object, e.g. {"target_util_pct": 60}')
+        raise ImproperlyConfigured(
+            'RIGHTSIZER_RECOMMENDER_THRESHOLDS must be a JSON object, e.g. {"target_util_pct": 60}'
+        )
     return values
 
 
