@@ -1,81 +1,117 @@
 """A recommendation's evidence as charts: each row's metric over its window, hourly, against its threshold.
 
-Rows whose metric has a time series (GPU and host utilization, memory, KV cache, queue,
-batch size, deployment load) come with hourly points; the others (model weights, memory
-need) are drawn as the value beside its threshold.
+Each evidence row names the stored series it reads ({"entity", "id", "metric", "aggregate"},
+recommender.findings.series), so the chart is drawn from that reference, never from the
+metric's wording. Rows without one (model weights, a memory need) are drawn as the value
+beside its threshold. A value the server does not export is null with "reported": false and
+reads "not reported", never 0.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Max, Sum
+from django.db.models import Sum
 
-from dashboard.fleet import member_ids
 from recommender.models import Recommendation
-from telemetry.models import Gpu, GpuRollup, HostRollup, ServerRollup
+from telemetry.models import Gpu, GpuRollup, Host, HostRollup, ServerRollup
 from telemetry.models.rollups import PERIOD_1H
 
-GPU_METRIC = re.compile(r"^GPU (\d+) (utilization|memory used)$")
+FIELDS = ("metric", "statistic", "value", "threshold", "unit", "window_days", "coverage_pct")
 
 
 def items(rec: Recommendation) -> list[dict[str, Any]]:
     out = []
     for row in rec.evidence or []:
-        item = {k: row.get(k) for k in ("metric", "statistic", "value", "threshold", "unit", "window_days",
-                                        "coverage_pct")}  # fmt: skip
-        item["series"] = _series(rec, row)
+        item = {k: row.get(k) for k in FIELDS}
+        item["reported"] = reported(row)
+        ref = row.get("series") if item["reported"] else None
+        item["aggregate"] = ref.get("aggregate") if isinstance(ref, dict) else None
+        item["series"] = series_for(ref, rec.last_seen, float(row.get("window_days") or 14))
         out.append(item)
     return out
 
 
-def _series(rec: Recommendation, row: dict) -> dict[str, list] | None:
-    metric = str(row.get("metric", ""))
-    days = float(row.get("window_days") or 14)
-    hi = rec.last_seen
-    lo = hi - timedelta(days=days)
-    window = {"period_s": PERIOD_1H, "ts__gte": lo, "ts__lt": hi}
-    host = rec.host
-    match = GPU_METRIC.match(metric)
-    if match and host is not None:
-        gpu = Gpu.objects.filter(host=host, index=int(match.group(1)), active=True).first()
-        if gpu is None:
-            return None
-        if match.group(2) == "utilization":
-            return _points(GpuRollup.objects.filter(gpu=gpu, **window), mean="util_pct_mean", peak="util_pct_max")
-        scale = 100 / gpu.memory_total_bytes
-        return _points(GpuRollup.objects.filter(gpu=gpu, **window), peak="mem_used_bytes_max", scale=scale)
-    if metric == "GPU utilization" and host is not None:
-        return _grouped(GpuRollup.objects.filter(gpu__host=host, gpu__active=True, **window),
-                        mean=Avg("util_pct_mean"), peak=Max("util_pct_max"))  # fmt: skip
-    if metric == "host CPU utilization" and host is not None:
-        return _points(HostRollup.objects.filter(host=host, **window), mean="cpu_pct_mean", peak="cpu_pct_max")
-    if metric == "host memory used" and host is not None and host.mem_total_bytes:
-        return _points(HostRollup.objects.filter(host=host, **window), peak="mem_used_bytes_max",
-                       scale=100 / host.mem_total_bytes)  # fmt: skip
-    server_metrics = {"KV cache use": ("kv_cache_pct_mean", "kv_cache_pct_max"), "requests waiting": ("waiting_mean",
-                      "waiting_max"), "batch size": ("batch_size_mean", None)}  # fmt: skip
-    if metric in server_metrics and host is not None:
-        mean, peak = server_metrics[metric]
-        aggregates = {"mean": Avg(mean)}
-        if peak:
-            aggregates["peak"] = Max(peak)
-        return _grouped(ServerRollup.objects.filter(server__host=host, server__active=True, **window), **aggregates)
-    if metric.startswith("deployment GPU load") and rec.deployment:
-        ids = member_ids(rec.deployment)
-        return _grouped(GpuRollup.objects.filter(gpu__host_id__in=ids, gpu__active=True, **window),
-                        mean=Sum("util_pct_mean"))  # fmt: skip
-    return None
+def reported(row: dict) -> bool:
+    """False where the server does not export the metric: the page says "not reported", never 0."""
+    return row.get("reported") is not False
 
 
-def _points(qs, mean: str | None = None, peak: str | None = None, scale: float = 1.0) -> dict[str, list]:
-    columns = [c for c in (mean, peak) if c]
-    out: dict[str, list] = {"t": [], **({"mean": []} if mean else {}), **({"peak": []} if peak else {})}
-    for ts, *values in qs.order_by("ts").values_list("ts", *columns):
+def series_for(ref: dict | None, until: datetime, days: float) -> dict[str, list] | None:
+    """The hourly mean and max of the referenced series over the `days` before `until`, or None."""
+    if not isinstance(ref, dict):
+        return None
+    reader = READERS.get((ref.get("entity"), ref.get("metric")))
+    if reader is None or ref.get("id") in (None, ""):
+        return None
+    window = {"period_s": PERIOD_1H, "ts__gte": until - timedelta(days=days), "ts__lt": until}
+    return reader(ref["id"], window)
+
+
+def _gpu_util(gpu_id, window: dict) -> dict[str, list]:
+    return _points(GpuRollup.objects.filter(gpu_id=gpu_id, **window), mean="util_pct_mean", peak="util_pct_max")
+
+
+def _gpu_mem(gpu_id, window: dict) -> dict[str, list] | None:
+    total = Gpu.objects.filter(pk=gpu_id).values_list("memory_total_bytes", flat=True).first()
+    if not total:
+        return None
+    return _points(GpuRollup.objects.filter(gpu_id=gpu_id, **window), mean="mem_used_bytes_mean",
+                   peak="mem_used_bytes_max", scale=100 / total)  # fmt: skip
+
+
+def _host_cpu(host_id, window: dict) -> dict[str, list]:
+    return _points(HostRollup.objects.filter(host_id=host_id, **window), mean="cpu_pct_mean", peak="cpu_pct_max")
+
+
+def _host_mem(host_id, window: dict) -> dict[str, list] | None:
+    total = Host.objects.filter(pk=host_id).values_list("mem_total_bytes", flat=True).first()
+    if not total:
+        return None
+    return _points(HostRollup.objects.filter(host_id=host_id, **window), mean="mem_used_bytes_mean",
+                   peak="mem_used_bytes_max", scale=100 / total)  # fmt: skip
+
+
+def _server(mean: str, peak: str) -> Callable[[Any, dict], dict[str, list]]:
+    def read(server_id, window: dict) -> dict[str, list]:
+        return _points(ServerRollup.objects.filter(server_id=server_id, **window), mean=mean, peak=peak)
+
+    return read
+
+
+def _server_preempted(server_id, window: dict) -> dict[str, list]:
+    return _points(ServerRollup.objects.filter(server_id=server_id, **window), total="preempted_sum")
+
+
+def _deployment_load(name, window: dict) -> dict[str, list]:
+    """Σ utilization over the GPUs of the deployment's hosts (Host.deployment), per hour: 100 = one GPU busy."""
+    qs = GpuRollup.objects.filter(gpu__host__deployment=str(name), gpu__active=True, **window)
+    return _grouped(qs, mean=Sum("util_pct_mean"))
+
+
+READERS: dict[tuple[str, str], Callable[[Any, dict], dict[str, list] | None]] = {
+    ("gpu", "util_pct"): _gpu_util,
+    ("gpu", "mem_used_pct"): _gpu_mem,
+    ("host", "cpu_pct"): _host_cpu,
+    ("host", "mem_used_pct"): _host_mem,
+    ("server", "kv_cache_pct"): _server("kv_cache_pct_mean", "kv_cache_pct_max"),
+    ("server", "waiting"): _server("waiting_mean", "waiting_max"),
+    ("server", "running"): _server("running_mean", "running_max"),
+    ("server", "batch_size"): _server("batch_size_mean", "batch_size_max"),
+    ("server", "preempted"): _server_preempted,
+    ("deployment", "util_pct_sum"): _deployment_load,
+}
+
+
+def _points(qs, scale: float = 1.0, **columns: str) -> dict[str, list]:
+    """One point per hourly row: {"t": [ms], name: [value × scale]} for each name=column given."""
+    names = list(columns)
+    out: dict[str, list] = {"t": [], **{name: [] for name in names}}
+    for ts, *values in qs.order_by("ts").values_list("ts", *columns.values()):
         out["t"].append(int(ts.timestamp() * 1000))
-        for name, value in zip([n for n, c in (("mean", mean), ("peak", peak)) if c], values, strict=True):
+        for name, value in zip(names, values, strict=True):
             out[name].append(None if value is None else round(float(value) * scale, 2))
     return out
 

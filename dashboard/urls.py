@@ -33,4 +33,5 @@ urlpatterns = [
     path("settings/host-prices/<int:pk>/delete", settings.host_price_delete, name="host-price-delete"),
     path("settings/thresholds", settings.thresholds_save, name="thresholds"),
     path("settings/thresholds/<int:pk>/delete", settings.thresholds_delete, name="thresholds-delete"),
+    path("analysis/run", settings.reanalyse, name="reanalyse"),
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard import evidence
 from dashboard.access import admin_required, json_viewer_required, viewer_required
+from recommender.api import by_impact
 from recommender.lifecycle import set_status
 from recommender.models import Recommendation
 from recommender.models.recommendation import KINDS
@@ -24,7 +25,8 @@ ACTIONS = {"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "ope
 DONE = {"acknowledge": "Acknowledged.", "dismiss": "Dismissed: the reason is kept with it.", "reopen": "Reopened."}
 CSV_COLUMNS = ["id", "kind", "status", "target_type", "target_label", "deployment", "host", "title", "action",
                "saving_usd_month", "saving_kwh_month", "saving_kg_co2_month", "saving_basis", "confidence",
-               "first_seen", "last_seen", "status_reason"]  # fmt: skip
+               "first_seen", "last_seen", "status_reason", "plan_step", "current_usd_month",
+               "proposed_usd_month"]  # fmt: skip
 
 
 def _filtered(request: HttpRequest) -> tuple[QuerySet, dict[str, str]]:
@@ -42,7 +44,7 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet, dict[str, str]]:
         qs = qs.filter(deployment=params["deployment"])
     if params["host"]:
         qs = qs.filter(Q(host__hostname=params["host"]) | Q(host__machine_id=params["host"]))
-    return qs.order_by("-saving_usd_month", "kind", "pk"), params
+    return by_impact(qs), params
 
 
 @viewer_required
@@ -71,7 +73,8 @@ def recommendation_csv(request: HttpRequest) -> HttpResponse:
     writer.writerow(CSV_COLUMNS)
     for r in qs.iterator(chunk_size=1000):
         values = {"id": r.pk, "host": r.host.hostname if r.host else "", "first_seen": r.first_seen.isoformat(),
-                  "last_seen": r.last_seen.isoformat()}  # fmt: skip
+                  "last_seen": r.last_seen.isoformat(), "current_usd_month": (r.current or {}).get("usd_month"),
+                  "proposed_usd_month": (r.proposed or {}).get("usd_month")}  # fmt: skip
         writer.writerow([_cell(values[c] if c in values else getattr(r, c)) for c in CSV_COLUMNS])
     return response
 
@@ -95,7 +98,9 @@ def _is_number(text: str) -> bool:
 @viewer_required
 def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rec = get_object_or_404(Recommendation.objects.select_related("host", "gpu", "status_changed_by"), pk=pk)
-    return render(request, "dashboard/recommendation.html", {"rec": rec, "basis_lines": rec.saving_basis.split("; ")})
+    rows = [{**row, "reported": evidence.reported(row)} for row in rec.evidence or []]
+    context = {"rec": rec, "basis_lines": rec.saving_basis.split("; "), "evidence": rows}
+    return render(request, "dashboard/recommendation.html", context)
 
 
 @require_POST

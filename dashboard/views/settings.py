@@ -1,19 +1,30 @@
-"""Settings: agent tokens and price overrides and thresholds (admins), personal API tokens (everyone, their own)."""
+"""Settings: agent tokens and price overrides and thresholds (admins), personal API tokens (everyone, their own).
+
+A change of price or thresholds queues an analysis at once, so no page shows money from the
+old prices for long; "Re-analyse now" runs it in the request for whoever cannot wait.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from django.conf import settings as conf
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError
 
 from dashboard.access import admin_required, is_admin, viewer_required
 from dashboard.forms import GpuPriceForm, HostPriceForm, ThresholdsForm, TokenForm
+from recommender import tasks
 from recommender.models import DeploymentThresholds, GpuType, HostPrice
 from recommender.thresholds import DEFAULTS
 from telemetry.models import AgentToken, ApiToken
+
+log = logging.getLogger(__name__)
 
 
 def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
@@ -95,7 +106,7 @@ def gpu_price(request: HttpRequest) -> HttpResponse:
     gpu_type = get_object_or_404(GpuType, pk=form.cleaned_data["gpu_type"])
     gpu_type.price_override_usd = form.cleaned_data["price"]
     gpu_type.save(update_fields=["price_override_usd"])
-    messages.success(request, f"{gpu_type.name}: now {gpu_type.price_label}. Savings use it from the next analysis.")
+    messages.success(request, f"{gpu_type.name}: now {gpu_type.price_label}. {_queued()}")
     return redirect("dashboard:settings")
 
 
@@ -108,7 +119,7 @@ def host_price(request: HttpRequest) -> HttpResponse:
     host = form.cleaned_data["hostname"]
     HostPrice.objects.update_or_create(host=host, defaults={"hourly_usd": form.cleaned_data["hourly_usd"],
                                                             "note": form.cleaned_data["note"]})  # fmt: skip
-    messages.success(request, f"{host}: ${form.cleaned_data['hourly_usd']:.2f}/h from the next analysis.")
+    messages.success(request, f"{host}: ${form.cleaned_data['hourly_usd']:.2f}/h. {_queued()}")
     return redirect("dashboard:settings")
 
 
@@ -116,7 +127,7 @@ def host_price(request: HttpRequest) -> HttpResponse:
 @admin_required
 def host_price_delete(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(HostPrice, pk=pk).delete()
-    messages.success(request, "Host price removed: its GPUs' reference prices apply again.")
+    messages.success(request, f"Host price removed: its GPUs' reference prices apply again. {_queued()}")
     return redirect("dashboard:settings")
 
 
@@ -128,7 +139,7 @@ def thresholds_save(request: HttpRequest) -> HttpResponse:
         return _page(request, status=400, thresholds_form=form)
     name = form.cleaned_data["deployment"].strip()
     DeploymentThresholds.objects.update_or_create(deployment=name, defaults={"values": form.cleaned_data["values"]})
-    messages.success(request, f"Thresholds for {name} saved; the next analysis uses them.")
+    messages.success(request, f"Thresholds for {name} saved. {_queued()}")
     return redirect("dashboard:settings")
 
 
@@ -136,5 +147,28 @@ def thresholds_save(request: HttpRequest) -> HttpResponse:
 @admin_required
 def thresholds_delete(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(DeploymentThresholds, pk=pk).delete()
-    messages.success(request, "Overrides removed: the fleet-wide thresholds apply.")
+    messages.success(request, f"Overrides removed: the fleet-wide thresholds apply. {_queued()}")
+    return redirect("dashboard:settings")
+
+
+def _queued() -> str:
+    """Queue an analysis (prices and thresholds changed); the sentence that says so, or what to do instead."""
+    try:
+        tasks.analyze.delay()
+    except OperationalError as exc:  # the broker is down: say so, the button still works
+        log.warning("event=analysis_queue_failed error=%s", exc)
+        return "The analysis could not be queued (broker unavailable): press Re-analyse now."
+    return "An analysis is queued: savings follow within minutes, or press Re-analyse now."
+
+
+@require_POST
+@admin_required
+def reanalyse(request: HttpRequest) -> HttpResponse:
+    """Run the analysis in this request (seconds for a fleet of hundreds), then back to the page it came from."""
+    counts = tasks.run_analysis()
+    messages.success(request, f"Analysis done: {counts['findings']} findings; " +
+                     ", ".join(f"{v} {k}" for k, v in counts.items() if k != "findings") + ".")  # fmt: skip
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
     return redirect("dashboard:settings")

@@ -21,3 +21,15 @@ def build_fleet(client, token: str) -> None:
 @pytest.fixture
 def fleet(client, agent_token):
     build_fleet(client, agent_token[1])
+
+
+@pytest.fixture
+def as_admin(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def as_viewer(client, viewer):
+    client.force_login(viewer)
+    return client

@@ -110,8 +110,8 @@
       return;
     }
     d.items.forEach((item) => {
-      const title = item.metric + " — " + item.statistic + ": " + fmt(item.value) + " " + item.unit +
-        " (threshold " + fmt(item.threshold) + ")";
+      const value = item.reported === false ? "not reported" : fmt(item.value) + " " + item.unit;
+      const title = item.metric + " — " + item.statistic + ": " + value + " (threshold " + fmt(item.threshold) + ")";
       const note = "Window " + item.window_days + " days, " + item.coverage_pct + "% covered by data.";
       const canvas = C.panel(box, title, note);
       const s = item.series;
@@ -122,8 +122,12 @@
         const lines = [];
         if (s.mean) lines.push({ label: "hourly mean", t: s.t, values: s.mean });
         if (s.peak) lines.push({ label: "hourly max", t: s.t, values: s.peak, color: "#a855f7" });
+        if (s.total) lines.push({ label: "hourly total", t: s.t, values: s.total });
         if (item.threshold !== null) lines.push({ label: "threshold", flat: item.threshold, dashed: true, color: "#ef4444" });
         charts.push(C.lineChart(canvas, range, unitOf(item.unit), lines));
+      } else if (item.reported === false) {
+        canvas.replaceWith(Object.assign(document.createElement("p"), { className: "muted", textContent:
+          "Not reported: the server does not export this metric." }));
       } else {
         charts.push(C.barChart(canvas, item.unit, ["value", "threshold"], [item.value, item.threshold],
           ["#3b82f6", "#ef4444"]));
