@@ -10,9 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from dashboard import fleet, series, timerange
+from dashboard import fleet, plan, series, timerange
 from dashboard.access import json_viewer_required, viewer_required
-from recommender.models import Recommendation
 from recommender.savings import HOURS_PER_MONTH
 from telemetry.models import AgentToken, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
@@ -91,9 +90,9 @@ def _members(name: str) -> list[fleet.HostRow]:
 def deployment(request: HttpRequest, name: str) -> HttpResponse:
     rows = _members(name)
     ids = [r.host.pk for r in rows]
-    recs = Recommendation.objects.filter(deployment=name).exclude(status="resolved").select_related("host")
     context = {
-        "name": name, "rows": rows, "recs": recs, "cost": _cost_per_million_tokens(rows, ids),
+        "name": name, "rows": rows, "plan": plan.plan_of(name), "recs": plan.beside_plan(name, ids),
+        "cost": _cost_per_million_tokens(rows, ids),
         "replicas": len(rows), "online": sum(r.status == "online" for r in rows),
         "gpus": sum(r.summary.gpu_count for r in rows if r.summary),
         "usd_month": sum((r.summary.usd_month or 0.0) for r in rows if r.summary),

@@ -1,0 +1,105 @@
+"""A deployment's plan as one story, and savings totals that never exceed what is spent.
+
+The recommender writes one ordered plan per deployment: step N's `current` is step N−1's
+`proposed`, and each step saves current − proposed. The deployment page reads it as
+today → step 1 → step 2 → … → total; the other advice about the deployment (batching,
+saturation, a host's own) sits beside it. The fleet page's potential saving sums each
+deployment's open money advice, capped at what that deployment costs today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+
+from recommender.api import by_impact
+from recommender.models import Recommendation
+
+OPEN = ["open", "acknowledged"]
+
+
+@dataclass
+class Plan:
+    deployment: str
+    steps: list[Recommendation]  # ordered by plan_step; resolved ones left out
+    today: dict[str, Any] | None  # step 1's current configuration
+    saving_usd_month: float  # Σ of the open and acknowledged steps
+    saving_kwh_month: float  # signed: negative when the plan draws more power
+    final: dict[str, Any] | None  # the last step's proposed configuration
+    dismissed: list[int] = field(default_factory=list)  # step numbers left out of the total
+
+    @property
+    def final_usd_month(self) -> float | None:
+        """What the deployment costs once every open step is done (never below zero)."""
+        if self.today is None:
+            return None
+        return max(0.0, float(self.today.get("usd_month") or 0.0) - self.saving_usd_month)
+
+
+def plan_of(deployment: str) -> Plan:
+    steps = list(
+        Recommendation.objects.filter(deployment=deployment, plan_step__isnull=False)
+        .exclude(status="resolved")
+        .order_by("plan_step", "pk")
+    )
+    counted = [s for s in steps if s.status in OPEN]
+    return Plan(
+        deployment=deployment,
+        steps=steps,
+        today=steps[0].current if steps else None,
+        saving_usd_month=round(sum(s.saving_usd_month for s in counted), 2),
+        saving_kwh_month=round(sum(s.saving_kwh_month for s in counted), 1),
+        final=steps[-1].proposed if steps else None,
+        dismissed=[s.plan_step for s in steps if s.status not in OPEN],
+    )
+
+
+def beside_plan(deployment: str, host_ids: Iterable[int] = ()) -> list[Recommendation]:
+    """The deployment's advice outside its plan (batching, saturation, a host's or GPU's own), by impact."""
+    qs = Recommendation.objects.filter(Q(deployment=deployment) | Q(host_id__in=list(host_ids)))
+    qs = qs.filter(plan_step__isnull=True).exclude(status="resolved").select_related("host")
+    return list(by_impact(qs))
+
+
+@dataclass
+class CappedSaving:
+    usd_month: float
+    capped: bool  # True where some deployment's advice added up to more than it costs
+    capped_deployments: list[str] = field(default_factory=list)
+
+
+def capped_saving(costs: dict[str, float]) -> CappedSaving:
+    """Σ per deployment of its open advice's monthly saving, each capped at that deployment's cost
+    today (`costs`, e.g. its hosts' monthly cost), and the whole capped at the fleet's cost."""
+    sums: dict[str, float] = {}
+    rows = Recommendation.objects.filter(status__in=OPEN, saving_usd_month__gt=0)
+    for name, usd in rows.values_list("deployment", "saving_usd_month"):
+        sums[name] = sums.get(name, 0.0) + usd
+    fleet_cost = sum(costs.values())  # the fleet page's monthly cost
+    costs = {**costs}
+    for name, current in Recommendation.objects.filter(plan_step=1, status__in=OPEN).values_list(
+        "deployment", "current"
+    ):  # what the plan says it costs today, where that is more than its hosts' priced cost
+        if isinstance(current, dict) and current.get("usd_month") is not None:
+            costs[name] = max(costs.get(name, 0.0), float(current["usd_month"]))
+    total, capped = 0.0, []
+    for name, usd in sorted(sums.items()):
+        cost = costs.get(name)
+        if cost is not None and usd > cost:
+            capped.append(name)
+            usd = cost
+        total += usd
+    if fleet_cost and total > fleet_cost:
+        return CappedSaving(round(fleet_cost, 2), True, capped)
+    return CappedSaving(round(total, 2), bool(capped), capped)
+
+
+def deployment_costs(rows: Iterable[Any]) -> dict[str, float]:
+    """Each deployment's monthly cost today from the fleet page's rows (dashboard.fleet.HostRow)."""
+    costs: dict[str, float] = {}
+    for r in rows:
+        costs[r.deployment] = costs.get(r.deployment, 0.0) + ((r.summary.usd_month or 0.0) if r.summary else 0.0)
+    return costs
