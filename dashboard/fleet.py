@@ -1,7 +1,8 @@
 """The fleet as the overview and deployment pages read it: one row per host, filters, sorting and totals.
 
 A fixed number of queries whatever the fleet size: hosts (with their stored deployment), their
-summary and open recommendation count, GPU counts by type, open savings.
+summary and open recommendation count, their deployments' open advice, GPU counts by type, open
+savings (each deployment's capped at what it costs).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from dashboard.plan import capped_saving, deployment_costs
 from recommender.models import HostSummary, Recommendation
 from telemetry.models import Gpu, Host
 
@@ -26,7 +28,7 @@ SORTS = {
     "util": lambda r: _num(r.summary and r.summary.util_mean_pct),
     "need": lambda r: _num(r.need_pct),
     "cost": lambda r: _num(r.summary and r.summary.usd_month),
-    "recs": lambda r: r.open_recs,
+    "recs": lambda r: r.all_recs,
     "seen": lambda r: r.host.last_seen.timestamp() if r.host.last_seen else -1.0,
 }
 STATUSES = ["online", "offline", "never seen"]
@@ -42,7 +44,13 @@ class HostRow:
     summary: HostSummary | None
     deployment: str  # Host.deployment: the label, else the first served model, else the hostname
     status: str  # online, offline or never seen
-    open_recs: int
+    open_recs: int  # about the host or its GPUs
+    deployment_recs: int = 0  # its deployment's own (the plan's steps and the like), open
+    deployment_saving_usd_month: float = 0.0  # their monthly saving, capped at the deployment's cost
+
+    @property
+    def all_recs(self) -> int:
+        return self.open_recs + self.deployment_recs
 
     @property
     def need_pct(self) -> float | None:
@@ -75,7 +83,22 @@ def load_rows(deployment: str | None = None) -> list[HostRow]:
     for h in hosts:
         status = "never seen" if h.last_seen is None else ("online" if h.last_seen >= since else "offline")
         rows.append(HostRow(h, _summary(h), h.deployment, status, h.open_recs))
+    _add_deployment_recs(rows, deployment)
     return rows
+
+
+def _add_deployment_recs(rows: list[HostRow], deployment: str | None) -> None:
+    """Each row learns its deployment's open advice (one query): count and saving, capped at the cost."""
+    qs = Recommendation.objects.filter(status__in=OPEN, target_type="deployment")
+    if deployment is not None:
+        qs = qs.filter(deployment=deployment)
+    per_deployment = qs.values("deployment").annotate(n=Count("pk"), s=Sum("saving_usd_month"))
+    found = {d: (n, s or 0.0) for d, n, s in per_deployment.values_list("deployment", "n", "s")}
+    costs = deployment_costs(rows)
+    for r in rows:
+        n, saving = found.get(r.deployment, (0, 0.0))
+        r.deployment_recs = n
+        r.deployment_saving_usd_month = min(saving, costs[r.deployment]) if costs[r.deployment] else saving
 
 
 def _summary(host: Host) -> HostSummary | None:
@@ -132,7 +155,8 @@ class Totals:
     offline: int
     gpus_by_type: list[tuple[str, int]]
     usd_month: float
-    saving_usd_month: float
+    saving_usd_month: float  # per deployment capped at its cost, and never above the fleet's (dashboard.plan)
+    saving_capped: bool
     idle_gpus: int
     energy_kwh_month: float
     unpriced_hosts: int
@@ -142,7 +166,7 @@ def totals(rows: list[HostRow]) -> Totals:
     gpus = Counter(
         dict(Gpu.objects.filter(active=True).values("name").annotate(n=Count("pk")).values_list("name", "n"))
     )
-    saving = Recommendation.objects.filter(status__in=OPEN).aggregate(s=Sum("saving_usd_month"))["s"] or 0.0
+    saving = capped_saving(deployment_costs(rows))
     summaries = [r.summary for r in rows if r.summary]
     return Totals(
         hosts=len(rows),
@@ -150,7 +174,8 @@ def totals(rows: list[HostRow]) -> Totals:
         offline=sum(r.status != "online" for r in rows),
         gpus_by_type=gpus.most_common(),
         usd_month=sum(s.usd_month or 0.0 for s in summaries),
-        saving_usd_month=saving,
+        saving_usd_month=saving.usd_month,
+        saving_capped=saving.capped,
         idle_gpus=sum(s.idle_gpus for s in summaries),
         energy_kwh_month=sum(s.energy_kwh_month for s in summaries),
         unpriced_hosts=sum(1 for r in rows if not r.summary or r.summary.usd_month is None),

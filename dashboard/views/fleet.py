@@ -69,12 +69,13 @@ def deployments(request: HttpRequest) -> HttpResponse:
     groups: dict[str, dict] = {}
     for r in fleet.load_rows():
         g = groups.setdefault(r.deployment, {"name": r.deployment, "hosts": 0, "online": 0, "gpus": 0,
-                                             "usd_month": 0.0, "open_recs": 0})  # fmt: skip
+                                             "usd_month": 0.0, "open_recs": r.deployment_recs,
+                                             "saving_usd_month": r.deployment_saving_usd_month})  # fmt: skip
         g["hosts"] += 1
         g["online"] += r.status == "online"
         g["gpus"] += r.summary.gpu_count if r.summary else 0
         g["usd_month"] += (r.summary.usd_month or 0.0) if r.summary else 0.0
-        g["open_recs"] += r.open_recs
+        g["open_recs"] += r.open_recs  # the hosts' own, on top of the deployment's
     ordered = sorted(groups.values(), key=lambda g: (-g["usd_month"], g["name"]))
     return render(request, "dashboard/deployments.html", {"groups": ordered})
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
-from dashboard import fleet, series, timerange
+from dashboard import fleet, plan, series, timerange
 from dashboard.access import json_viewer_required, viewer_required
+from recommender.api import by_impact
 from recommender.models import HostSummary, Recommendation
 from telemetry.models import Gpu, Host, InferenceServer
 
@@ -23,10 +25,16 @@ def host(request: HttpRequest, pk: int) -> HttpResponse:
         "host": h, "gpus": gpus, "servers": servers, "processes": processes, "status": status,
         "deployment": h.deployment,
         "summary": HostSummary.objects.filter(host=h).first(),
-        "recs": Recommendation.objects.filter(host=h).exclude(status="resolved").order_by("-saving_usd_month"),
+        "recs": _recs(h), "plan": plan.plan_of(h.deployment) if h.deployment else None,
         "ranges": list(timerange.PRESETS), "labels": sorted(h.labels.items()),
     }  # fmt: skip
     return render(request, "dashboard/host.html", context)
+
+
+def _recs(h: Host) -> list[Recommendation]:
+    """The host's own advice and its deployment's (the plan's steps too), users waiting first."""
+    qs = Recommendation.objects.filter(Q(host=h) | Q(target_type="deployment", deployment=h.deployment))
+    return list(by_impact(qs.exclude(status="resolved").select_related("host")))
 
 
 @json_viewer_required

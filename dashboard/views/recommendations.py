@@ -18,6 +18,7 @@ from recommender.api import by_impact
 from recommender.lifecycle import set_status
 from recommender.models import Recommendation
 from recommender.models.recommendation import KINDS
+from telemetry.models import Host
 
 STATUS_FILTERS = {"pending": ["open", "acknowledged"], "open": ["open"], "acknowledged": ["acknowledged"],
                   "dismissed": ["dismissed"], "resolved": ["resolved"], "all": None}  # fmt: skip
@@ -43,7 +44,10 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet, dict[str, str]]:
     if params["deployment"]:
         qs = qs.filter(deployment=params["deployment"])
     if params["host"]:
-        qs = qs.filter(Q(host__hostname=params["host"]) | Q(host__machine_id=params["host"]))
+        # the host's own advice and its deployment's (as the read API's filter)
+        hosts = Host.objects.filter(Q(hostname=params["host"]) | Q(machine_id=params["host"]))
+        deployments = hosts.values_list("deployment", flat=True)
+        qs = qs.filter(Q(host__in=hosts) | Q(target_type="deployment", deployment__in=deployments))
     return by_impact(qs), params
 
 
