@@ -92,12 +92,11 @@ def describe() -> list[dict[str, Any]]:
 
 
 def _error(exc: ValidationError) -> str:
-    parts = []
+    unknown = [".".join(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+    parts = [f"unknown threshold(s) {', '.join(unknown)}: use {', '.join(DEFAULTS)}"] if unknown else []
     for err in exc.errors():
-        name = ".".join(str(p) for p in err["loc"]) or "thresholds"
-        if err["type"] == "extra_forbidden":
-            parts.append(f"unknown threshold {name}: use {', '.join(DEFAULTS)}")
-        else:
+        if err["type"] != "extra_forbidden":
+            name = ".".join(str(p) for p in err["loc"]) or "thresholds"
             parts.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(parts)
 

