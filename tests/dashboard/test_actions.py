@@ -101,7 +101,7 @@ def test_settings_forms_refuse_bad_input_and_keep_nothing(as_admin, fleet):
     resp = as_admin.post("/settings/thresholds", {"deployment": "chat", "values": "{not json"})
     assert resp.status_code == 400 and "Not JSON" in resp.content.decode()
     resp = as_admin.post("/settings/thresholds", {"deployment": "chat", "values": '{"bogus": 1}'})
-    assert resp.status_code == 400 and "unknown threshold bogus" in resp.content.decode()
+    assert resp.status_code == 400 and "unknown threshold(s) bogus" in resp.content.decode()
     resp = as_admin.post("/settings/thresholds", {"deployment": "chat", "values": '{"window_days": 3}'})
     assert resp.status_code == 400 and "fleet-wide" in resp.content.decode()
     assert not DeploymentThresholds.objects.exists()
