@@ -262,7 +262,13 @@ LOG_LEVEL = env_str("RIGHTSIZER_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"kv": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"}},
+    "formatters": {
+        # Escapes control characters, so a hostname from an agent cannot forge a log line.
+        "kv": {
+            "()": "rightsizer.logging_kv.KeyValueFormatter",
+            "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
