@@ -274,8 +274,21 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# Behind a TLS-terminating proxy (the compose file's web service), trust its header.
-if env_bool("RIGHTSIZER_BEHIND_TLS_PROXY", False):
+# --- Transport. Behind a TLS-terminating proxy (the compose file's web service), trust its
+# header, keep cookies to HTTPS, send plain-HTTP requests to HTTPS and pin HTTPS with HSTS.
+BEHIND_TLS_PROXY = env_bool("RIGHTSIZER_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    # The container's health check asks http://127.0.0.1:8000/healthz without the proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# HSTS only means something over HTTPS; browsers remember it for this long (1 year), so a
+# first deployment may start lower. 0 sends no header.
+SECURE_HSTS_SECONDS = env_int("RIGHTSIZER_HSTS_SECONDS", 31_536_000 if BEHIND_TLS_PROXY else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RIGHTSIZER_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_bool("RIGHTSIZER_HSTS_PRELOAD", False)
+# The preload list takes registrable domains (example.com), and the owner of the domain
+# submits it; the dashboard usually lives on a subdomain, so its absence is no finding here.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
