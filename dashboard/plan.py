@@ -103,3 +103,21 @@ def deployment_costs(rows: Iterable[Any]) -> dict[str, float]:
     for r in rows:
         costs[r.deployment] = costs.get(r.deployment, 0.0) + ((r.summary.usd_month or 0.0) if r.summary else 0.0)
     return costs
+
+
+def capped_total(recs: Iterable[Recommendation]) -> tuple[float, bool]:
+    """Σ of the listed advice's monthly saving, each deployment's part capped at what its plan says it costs
+    today (the largest `current` among its steps), so a list never promises more than is spent."""
+    sums: dict[str, float] = {}
+    costs: dict[str, float] = {}
+    for r in recs:
+        key = r.deployment or f"target:{r.target_key}"
+        sums[key] = sums.get(key, 0.0) + max(0.0, r.saving_usd_month)
+        if isinstance(r.current, dict) and r.current.get("usd_month") is not None:
+            costs[key] = max(costs.get(key, 0.0), float(r.current["usd_month"]))
+    total, capped = 0.0, False
+    for key, usd in sums.items():
+        if key in costs and usd > costs[key] + 0.005:
+            usd, capped = costs[key], True
+        total += usd
+    return round(total, 2), capped

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard import evidence
 from dashboard.access import admin_required, json_viewer_required, viewer_required
+from dashboard.plan import capped_total
 from recommender.api import by_impact
 from recommender.lifecycle import set_status
 from recommender.models import Recommendation
@@ -54,8 +55,10 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet, dict[str, str]]:
 @viewer_required
 def recommendation_list(request: HttpRequest) -> HttpResponse:
     qs, params = _filtered(request)
-    totals = qs.aggregate(n=Count("pk"), usd=Sum("saving_usd_month"), kwh=Sum("saving_kwh_month"),
-                          co2=Sum("saving_kg_co2_month"))  # fmt: skip
+    totals = qs.aggregate(n=Count("pk"), kwh=Sum("saving_kwh_month"), co2=Sum("saving_kg_co2_month"))
+    totals["usd"], totals["capped"] = capped_total(
+        qs.select_related(None).only("deployment", "target_key", "saving_usd_month", "current")
+    )
     context = {
         "recs": qs[:500], "totals": totals, "params": params, "kinds": KINDS, "statuses": list(STATUS_FILTERS),
         "deployments": Recommendation.objects.exclude(deployment="").values_list("deployment", flat=True)

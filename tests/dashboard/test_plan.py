@@ -69,3 +69,15 @@ def test_savings_are_capped_at_each_deployments_cost():
     assert plan.capped_saving({"chat": 20000.0, "small": 5000.0}).capped is False
     whole = plan.capped_saving({"chat": 1000.0, "small": 100.0})  # the fleet's cost caps the sum
     assert whole.usd_month == 1100.0 and whole.capped
+
+
+def test_the_recommendations_list_total_is_capped_per_deployment(as_viewer):
+    recs.rec("scale_down", "chat", 1, recs.TODAY, recs.SCALED)  # 7,300
+    recs.rec("quantize", "chat", 2, recs.SCALED, recs.QUANTIZED)  # 3,650: the plan adds up to 10,950 ≤ 14,600
+    stale = recs.config("A10G", 1, 1, "bf16", 800.0, 90.0)  # a price changed since: two steps promising 1,200
+    recs.rec("idle", "small", 1, stale, recs.config("A10G", 1, 0, "bf16", 0.0, 0.0))
+    recs.rec("scale_down", "small", 2, stale, {**stale, "usd_month": 400.0})
+    page = as_viewer.get("/recommendations/")
+    assert page.context["totals"]["usd"] == 10950.0 + 800.0 and page.context["totals"]["capped"]
+    assert "(capped at what it costs)" in page.content.decode()
+    assert plan.capped_total(page.context["recs"]) == (11750.0, True)
