@@ -32,12 +32,13 @@ class Sampler:
     """Everything one sample needs: the host, its GPUs, its inference servers."""
 
     def __init__(self, state_dir: Path, labels: dict[str, str], instance_type: str = "",
-                 scrapers: list[Scraper] | None = None, nvml: Nvml | None = None) -> None:  # fmt: skip
+                 scrapers: list[Scraper] | None = None, nvml: Nvml | None = None,
+                 host_id: str = "") -> None:  # fmt: skip
         self.host_sampler = HostSampler()
         self.nvml = nvml if nvml is not None else Nvml()
         self.gpu_sampler = GpuSampler(self.nvml)
         self.scrapers = scrapers or []
-        self.host = host_info(state_dir, labels, instance_type)
+        self.host = host_info(state_dir, labels, instance_type, host_id)
         self.gpus = self.gpu_sampler.inventory()
 
     def sample(self) -> dict[str, Any]:

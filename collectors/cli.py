@@ -46,7 +46,7 @@ def cmd_run(cfg: AgentConfig) -> int:
 
     cfg.require_server()
     spool = Spool(cfg.state_dir / "spool", int(cfg.spool_max_mb * 1024**2), cfg.spool_max_age_days * 86400)
-    sampler = Sampler(cfg.state_dir, cfg.labels, cfg.instance_type, build_scrapers(cfg))
+    sampler = Sampler(cfg.state_dir, cfg.labels, cfg.instance_type, build_scrapers(cfg), host_id=cfg.host_id)
     agent = Agent(sampler, spool, Drainer(spool, Pusher(cfg.url, cfg.token)),
                   cfg.sample_interval_s, cfg.push_interval_s)  # fmt: skip
     signal.signal(signal.SIGTERM, agent.stop)
@@ -58,7 +58,7 @@ def cmd_run(cfg: AgentConfig) -> int:
 def cmd_once(cfg: AgentConfig) -> int:
     from collectors.agent import Sampler
 
-    sampler = Sampler(cfg.state_dir, cfg.labels, cfg.instance_type, build_scrapers(cfg))
+    sampler = Sampler(cfg.state_dir, cfg.labels, cfg.instance_type, build_scrapers(cfg), host_id=cfg.host_id)
     for scraper in sampler.scrapers:  # a first scrape so counters have a baseline
         scraper.scrape()
     time.sleep(1.0)  # CPU % and byte rates need an interval
@@ -129,6 +129,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="server URL, e.g. https://rightsizer.example.com")
     p.add_argument("--token", help="agent token (prefer RIGHTSIZER_TOKEN or a token_file)")
     p.add_argument("--state-dir", dest="state_dir", help="spool and machine id (default /var/lib/rightsizer-agent)")
+    p.add_argument("--host-id", dest="host_id", help="send this instead of /etc/machine-id (cloned images)")
     p.add_argument("--sample-interval", dest="sample_interval_s", type=float)
     p.add_argument("--push-interval", dest="push_interval_s", type=float)
     p.add_argument("--log-level", default="INFO")
@@ -149,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")  # fmt: skip
-    flags = {k: getattr(args, k) for k in ("url", "token", "state_dir", "sample_interval_s", "push_interval_s")}
+    names = ("url", "token", "state_dir", "host_id", "sample_interval_s", "push_interval_s")
+    flags = {k: getattr(args, k) for k in names}
     try:
         cfg = load(flags, path=args.config)
         if args.command == "run":

@@ -7,6 +7,8 @@ push_interval_s = 30                          # RIGHTSIZER_PUSH_INTERVAL_S
 state_dir = "/var/lib/rightsizer-agent"       # RIGHTSIZER_STATE_DIR (spool, machine id)
 spool_max_mb = 200                            # RIGHTSIZER_SPOOL_MAX_MB
 spool_max_age_days = 7                        # RIGHTSIZER_SPOOL_MAX_AGE_DAYS
+spool_max_5xx = 20                            # RIGHTSIZER_SPOOL_MAX_5XX (5xx answers before a batch is set aside)
+host_id = "gpu-node-17"                       # RIGHTSIZER_HOST_ID (instead of /etc/machine-id: cloned images)
 instance_type = "g5.12xlarge"                 # RIGHTSIZER_INSTANCE_TYPE
 discover = true                               # RIGHTSIZER_DISCOVER
 [labels]                                      # RIGHTSIZER_LABELS="deployment=chat-prod,team=search"
@@ -41,6 +43,8 @@ class AgentConfig:
     state_dir: Path = Path("/var/lib/rightsizer-agent")
     spool_max_mb: float = 200.0
     spool_max_age_days: float = 7.0
+    spool_max_5xx: int = 20  # 5xx answers in a row before a batch is set aside (if others get through)
+    host_id: str = ""  # overrides the machine id: hosts cloned from one image share /etc/machine-id
     instance_type: str = ""
     discover: bool = True
     labels: dict[str, str] = field(default_factory=dict)
@@ -59,8 +63,8 @@ class AgentConfig:
 
 FIELDS = {
     "url": str, "token": str, "sample_interval_s": float, "push_interval_s": float, "state_dir": Path,
-    "spool_max_mb": float, "spool_max_age_days": float, "instance_type": str, "discover": bool,
-    "labels": dict, "servers": list,
+    "spool_max_mb": float, "spool_max_age_days": float, "spool_max_5xx": int, "host_id": str,
+    "instance_type": str, "discover": bool, "labels": dict, "servers": list,
 }  # fmt: skip
 
 
@@ -128,6 +132,10 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             return text in ("true", "1", "yes")
         if kind is float:
             return float(value)
+        if kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
         if kind is Path:
             return Path(value)
         if kind is dict:
@@ -158,6 +166,11 @@ def _validate(cfg: AgentConfig) -> None:
         raise ConfigError("sample_interval_s must be at least 0.5 s")
     if cfg.push_interval_s < cfg.sample_interval_s:
         raise ConfigError("push_interval_s must be at least sample_interval_s")
+    if cfg.spool_max_5xx < 1:
+        raise ConfigError("spool_max_5xx must be at least 1")
+    cfg.host_id = cfg.host_id.strip()
+    if len(cfg.host_id) > 128 or not cfg.host_id.isprintable():
+        raise ConfigError(f"host_id {cfg.host_id[:40]!r}…: at most 128 printable characters (the server's limit)")
     for i, server in enumerate(cfg.servers):
         if server.get("kind") not in KINDS or not str(server.get("url", "")).startswith(("http://", "https://")):
             raise ConfigError(f"servers[{i}] = {server!r}: needs kind (one of {', '.join(KINDS)}) and an http(s) url")

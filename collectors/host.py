@@ -37,10 +37,12 @@ def machine_id(state_dir: Path) -> str:
     return own.read_text().strip()
 
 
-def host_info(state_dir: Path, labels: dict[str, str], instance_type: str = "") -> dict[str, Any]:
+def host_info(state_dir: Path, labels: dict[str, str], instance_type: str = "", host_id: str = "") -> dict[str, Any]:
+    """`host_id` (a setting) replaces the machine id: hosts cloned from one image share /etc/machine-id,
+    and the server tells hosts apart by it alone."""
     return {
         "hostname": socket.gethostname(),
-        "machine_id": machine_id(state_dir),
+        "machine_id": host_id or machine_id(state_dir),
         "cpu_count": psutil.cpu_count(logical=True) or None,
         "mem_total": psutil.virtual_memory().total,
         "os": f"{platform.system()} {platform.release()}",

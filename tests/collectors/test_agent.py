@@ -17,6 +17,7 @@ from collectors.push import ACCEPTED, Backoff, Pusher
 from collectors.spool import Spool
 from tests.collectors.conftest import ROOT
 from tests.collectors.fake_nvml import FakeGpu, make_module
+from tests.receivers import http_receiver
 
 
 class RecordingPusher(Pusher):
@@ -105,17 +106,24 @@ def test_a_revoked_token_keeps_everything_spooled(ingest_server, tmp_path):
     assert len(agent.spool.pending()) == 2 and agent.drainer.wait_s == 60.0
 
 
-def run_agent(server, state: Path, seconds: float) -> subprocess.CompletedProcess:
+def run_agent(server, state: Path, seconds: float, until=lambda: True) -> subprocess.CompletedProcess:
+    """Runs the agent until it has started, `until()` holds, and `seconds` more; then SIGTERM."""
     cmd = [sys.executable, "-m", "collectors.cli", "--url", server.url, "--token", server.token,
            "--state-dir", str(state), "--sample-interval", "0.5", "--push-interval", "2", "run"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={"PATH": "/usr/bin:/bin", "RIGHTSIZER_DISCOVER": "false"})  # fmt: skip
+    state.mkdir(parents=True, exist_ok=True)
+    log_path = state / "agent.log"  # a file, not a pipe: the test reads it while the agent runs
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_file, text=True,
+                                env={"PATH": "/usr/bin:/bin", "RIGHTSIZER_DISCOVER": "false"})  # fmt: skip
+    deadline = time.monotonic() + 30  # a busy test machine may take seconds to start Python
+    while not ("event=agent_started" in log_path.read_text() and until()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(seconds)
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    proc.wait(timeout=30)
     assert time.monotonic() - started < 12, "SIGTERM took too long"
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    return subprocess.CompletedProcess(cmd, proc.returncode, "", log_path.read_text())
 
 
 def assert_continuous(ts: list[float], interval_s: float) -> None:
@@ -125,15 +133,21 @@ def assert_continuous(ts: list[float], interval_s: float) -> None:
 
 def test_sigterm_pushes_what_is_in_memory_and_a_restart_replays_the_spool(ingest_server, tmp_path):
     state = tmp_path / "agent"
-    first = run_agent(ingest_server, state, 3.2)  # 1 push at 2 s; the rest is in memory at SIGTERM
+    before_sigterm: list[float] = []
+
+    def first_push() -> bool:
+        before_sigterm[:] = stored_ts(ingest_server)
+        return bool(before_sigterm)
+
+    first = run_agent(ingest_server, state, 1.2, until=first_push)  # 2+ samples in memory at SIGTERM
     assert first.returncode == 0, first.stderr
     assert "event=agent_stopped" in first.stderr and "still_spooled=0" in first.stderr
     after_first = stored_ts(ingest_server)
-    assert len(after_first) >= 6
+    assert len(after_first) >= len(before_sigterm) + 2  # what was in memory arrived
     assert_continuous(after_first, 0.5)
 
     ingest_server.stop()
-    second = run_agent(ingest_server, state, 2.7)  # the server is down throughout
+    second = run_agent(ingest_server, state, 1.5)  # the server is down throughout
     assert second.returncode == 0, second.stderr
     spooled = list((state / "spool").glob("*.json.gz"))
     assert spooled
@@ -146,3 +160,18 @@ def test_sigterm_pushes_what_is_in_memory_and_a_restart_replays_the_spool(ingest
     final = stored_ts(ingest_server)
     assert len(final) >= len(after_first) + in_spool
     assert len(final) == len(set(final))
+
+
+def test_the_host_id_setting_is_the_machine_id_the_server_gets(tmp_path):
+    received: list[dict] = []
+
+    def answer(request):
+        received.append(json.loads(gzip.decompress(request.body)))
+        return 202, b'{"accepted": 1, "duplicates": 0}', {}
+
+    sampler = Sampler(tmp_path / "state", {}, nvml=Nvml(make_module([])), host_id="clone-17")
+    spool = Spool(tmp_path / "spool")
+    spool.put(encode(sampler.batch([sampler.sample()])))
+    with http_receiver(answer) as url:
+        assert Drainer(spool, Pusher(url, "rsa_t")).drain() == 1
+    assert received[0]["host"]["machine_id"] == "clone-17"

@@ -44,6 +44,9 @@ def test_token_file(tmp_path):
     ({"RIGHTSIZER_SERVERS": "ollama=http://x/metrics"}, "servers[0]"),
     ({"RIGHTSIZER_PUSH_INTERVAL_S": "1"}, "push_interval_s"),
     ({"RIGHTSIZER_LABELS": "no-equals-sign"}, "labels"),
+    ({"RIGHTSIZER_SPOOL_MAX_5XX": "2.5"}, "spool_max_5xx"),
+    ({"RIGHTSIZER_SPOOL_MAX_5XX": "0"}, "spool_max_5xx"),
+    ({"RIGHTSIZER_HOST_ID": "x" * 129}, "host_id"),
 ])  # fmt: skip
 def test_bad_values_name_the_setting(env, words):
     with pytest.raises(ConfigError, match=words.replace("[", r"\[").replace("]", r"\]")):
@@ -62,3 +65,14 @@ def test_missing_url_and_token_are_explained():
     cfg.url = "http://x"
     with pytest.raises(ConfigError, match="create_agent_token"):
         cfg.require_server()
+
+
+def test_host_id_from_file_environment_and_flag(tmp_path):
+    """Hosts cloned from one image share /etc/machine-id; host_id tells them apart."""
+    path = tmp_path / "agent.toml"
+    path.write_text('host_id = "from-file"\nspool_max_5xx = 5\n')
+    cfg = load({}, {}, path)
+    assert (cfg.host_id, cfg.spool_max_5xx) == ("from-file", 5)
+    assert load({}, {"RIGHTSIZER_HOST_ID": " gpu-node-17 "}, path).host_id == "gpu-node-17"
+    assert load({"host_id": "from-flag"}, {"RIGHTSIZER_HOST_ID": "env"}, path).host_id == "from-flag"
+    assert load({}, {}).host_id == "" and load({}, {}).spool_max_5xx == 20

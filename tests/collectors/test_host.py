@@ -56,3 +56,7 @@ def test_host_info_uses_a_stable_machine_id(tmp_path, monkeypatch):
     first = host_info(tmp_path, {"deployment": "x"})
     assert first["machine_id"] == host_info(tmp_path, {})["machine_id"]  # generated once, kept
     assert first["cpu_count"] == psutil.cpu_count() and first["labels"] == {"deployment": "x"}
+
+
+def test_a_host_id_setting_replaces_the_machine_id(tmp_path):
+    assert host_info(tmp_path, {}, host_id="clone-17")["machine_id"] == "clone-17"
