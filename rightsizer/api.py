@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI
 
 from recommender.api import router as recommendations_router
 from telemetry.api import EXTRA_SCHEMAS
 from telemetry.api import router as ingest_router
 from telemetry.readapi import router as hosts_router
+
+log = logging.getLogger(__name__)
 
 
 class RightsizerApi(NinjaAPI):
@@ -38,3 +43,19 @@ api = RightsizerApi(
 api.add_router("/", ingest_router)
 api.add_router("/", hosts_router)
 api.add_router("/", recommendations_router)
+
+
+def internal_error(request: HttpRequest, exc: Exception) -> JsonResponse:
+    """Anything no handler expected: logged with its traceback, answered in the API's JSON, never HTML."""
+    log.exception("event=api_error method=%s path=%s error=%s", request.method, request.path, type(exc).__name__)
+    return JsonResponse(
+        {
+            "error": "internal",
+            "message": "The server failed to handle this request and logged why: retry later "
+            "(a retried ingest batch stores nothing twice), and report it if it persists.",
+        },
+        status=500,
+    )
+
+
+api.add_exception_handler(Exception, internal_error)

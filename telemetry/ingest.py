@@ -57,7 +57,7 @@ def _ingest(request: HttpRequest) -> JsonResponse:
     check_rate(agent.token_id, batch.host.machine_id, settings.INGEST_RATE_LIMIT_PER_MIN, now_s)
     now = datetime.fromtimestamp(now_s, tz=UTC)
     ids = _inventory_ids(batch, agent.token_id, now)
-    accepted = store_samples(batch, ids, body)
+    accepted = store_samples(batch, ids)
     oldest = min(s.ts for s in batch.samples) if batch.samples else now_s
     if accepted and oldest < now_s - settings.ROLLUP_GRACE_S:
         mark_late(ids.host_id, datetime.fromtimestamp(oldest, tz=UTC))
@@ -79,12 +79,36 @@ def _read_body(request: HttpRequest) -> bytes:
         raise ApiError(400, "malformed", "The Content-Length header is not a number.") from None
     if declared > limit:
         raise too_large
-    raw = request.read(limit + 1)
+    raw = request.read(limit + 1) if declared else _read_undeclared(request, limit + 1)
     if len(raw) > limit:
         raise too_large
     if not raw:
         raise ApiError(400, "malformed", "The body is empty: send one JSON batch (see /api/v1/docs).")
     return raw
+
+
+def _read_undeclared(request: HttpRequest, size: int) -> bytes:
+    """A body sent without Content-Length (Transfer-Encoding: chunked).
+
+    Django's WSGI request reads exactly Content-Length bytes, so such a body
+    reads as empty. The server below (gunicorn) de-chunks it and says the input
+    ends (wsgi.input_terminated); only then is reading to its end safe: a bare
+    stream without a length could block until the client gives up.
+    """
+    environ = getattr(request, "environ", None)
+    if environ is None or "wsgi.input" not in environ:
+        return request.read(size)  # ASGI: the handler has the whole body already
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not (chunked or environ.get("wsgi.input_terminated")):
+        return b""
+    stream, parts, left = environ["wsgi.input"], [], size
+    while left > 0:
+        part = stream.read(min(left, 65536))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _inventory_ids(batch: IngestBatch, token_id: int, now: datetime) -> InventoryIds:

@@ -1,16 +1,22 @@
 """Turn a request body into an IngestBatch, or an ApiError naming every bad field.
 
-Two passes: pydantic checks each field's type and range; then the checks that
-need the whole batch (time window, references between sections, duplicates).
+Three checks, reported together: pydantic checks each field's type and range
+(the physical bounds are in telemetry.schema); a walk finds what no database
+column can hold anywhere in the body (NUL characters, numbers too small to be
+stored exactly); then the checks that need the whole batch (time window,
+references between sections, duplicates). The raw JSON may be of any shape, so
+the last two never assume a type.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import zlib
+from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from telemetry.errors import ApiError
 from telemetry.schema import IngestBatch
@@ -48,7 +54,7 @@ def parse_batch(body: bytes, now: float, max_age_s: float, max_future_s: float, 
         batch = IngestBatch.model_validate_json(body)
     except ValidationError as exc:
         raise _from_pydantic(exc, body, limits) from None
-    errors = _semantic_errors(batch, limits)
+    errors = _merge(_unstorable(body), _semantic_errors(batch, limits))
     if errors:
         raise _unprocessable(errors)
     return batch
@@ -58,18 +64,84 @@ def _from_pydantic(exc: ValidationError, body: bytes, limits: tuple) -> ApiError
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     if any(not e["loc"] and e["type"] in ("json_invalid", "json_type", "model_type") for e in errors):
         return ApiError(400, "malformed", f"The body is not a JSON object ({errors[0]['msg']}).")
-    found = [
-        {"path": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"], "type": e["type"]} for e in errors
-    ]
+    found = [{"path": _path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
     # Report the whole-batch problems in the same answer, so one round trip
     # shows every bad field; the checks below tolerate the wrong types.
-    seen = {e["path"] for e in found}
     try:
         raw = json.loads(body)
     except (ValueError, RecursionError):
         raw = {}
-    found += [e for e in _semantic_errors(raw, limits) if e["path"] not in seen]
-    return _unprocessable(found)
+    return _unprocessable(_merge(found, _unstorable(body), _semantic_errors(raw, limits)))
+
+
+def _merge(*lists: list[dict]) -> list[dict]:
+    """The errors in order, one per path (the first check to name a path explains it)."""
+    seen: set[str] = set()
+    merged = []
+    for error in (e for errors in lists for e in errors):
+        if error["path"] not in seen:
+            seen.add(error["path"])
+            merged.append(error)
+    return merged
+
+
+def _path(loc) -> str:
+    # A NUL inside a key would be invisible in the answer: spell it out.
+    return ".".join(str(p).replace("\x00", "\\u0000") for p in loc) or "(body)"
+
+
+# Numbers the JSON parsers read one way and PostgreSQL another: 1e-400 is 0.0 to Python
+# but an underflow error to PostgreSQL, and float8 arithmetic on subnormals fails the
+# same way. Nothing a machine measures is that small, so a non-zero number under
+# MIN_MAGNITUDE is refused, like a NUL character, which no PostgreSQL text can hold.
+# A byte scan tells whether the exact, slower walk is needed; it seldom is.
+MIN_MAGNITUDE = Decimal("1e-30")
+_SUSPECT = re.compile(rb"[eE]-|\.0{20,}|\\u0000")
+
+
+class _TooSmall:
+    def __init__(self, literal: str):
+        self.literal = literal
+
+
+def _number(literal: str) -> float | _TooSmall:
+    exact = Decimal(literal)
+    if exact and abs(exact) < MIN_MAGNITUDE:
+        return _TooSmall(literal)
+    return float(literal)
+
+
+def _unstorable(body: bytes) -> list[dict]:
+    """NUL characters and too-small numbers anywhere in the body, known fields or not."""
+    if not _SUSPECT.search(body):
+        return []
+    try:
+        doc = json.loads(body, parse_float=_number)
+    except (ValueError, RecursionError):
+        return []  # not JSON: pydantic's error says so
+    errors: list[dict] = []
+    stack: list[tuple[tuple, Any]] = [((), doc)]
+    while stack:
+        loc, node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if "\x00" in key:
+                    errors.append(_nul(loc + (key,), "its name"))
+                stack.append((loc + (key,), value))
+        elif isinstance(node, list):
+            stack.extend((loc + (i,), value) for i, value in enumerate(node))
+        elif isinstance(node, str) and "\x00" in node:
+            errors.append(_nul(loc, "it"))
+        elif isinstance(node, _TooSmall):
+            shown = node.literal if len(node.literal) <= 40 else node.literal[:37] + "..."
+            message = f"{shown} is not 0 but smaller than {MIN_MAGNITUDE:g}, too small to store: send 0"
+            errors.append({"path": _path(loc), "message": message, "type": "too_small"})
+    return sorted(errors, key=lambda e: e["path"])
+
+
+def _nul(loc: tuple, what: str) -> dict:
+    message = f"{what[0].upper()}{what[1:]} holds a NUL character (\\u0000), which cannot be stored: remove it"
+    return {"path": _path(loc), "message": message, "type": "nul_character"}
 
 
 def _unprocessable(errors: list[dict]) -> ApiError:
@@ -85,7 +157,9 @@ def _unprocessable(errors: list[dict]) -> ApiError:
 
 def _get(obj: Any, key: str) -> Any:
     """A field of a validated model or of raw JSON (which may be of any type)."""
-    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None) if isinstance(obj, BaseModel) else None
 
 
 def _items(obj: Any, key: str) -> list:
@@ -115,7 +189,7 @@ def _semantic_errors(batch: Any, limits: tuple) -> list[dict]:
             bad(f"processes.{i}.gpu_uuid", f"GPU {uuid!r} is not listed in 'gpus'", "unknown_gpu")
     for i, server in enumerate(_items(batch, "servers")):
         for j, uuid in enumerate(_items(server, "gpu_uuids")):
-            if uuid not in gpu_uuids:
+            if isinstance(uuid, str) and uuid not in gpu_uuids:
                 bad(f"servers.{i}.gpu_uuids.{j}", f"GPU {uuid!r} is not listed in 'gpus'", "unknown_gpu")
     for i, sample in enumerate(samples):
         ts = _get(sample, "ts")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import time
 
@@ -180,3 +181,100 @@ def test_revoked_token_row_is_untouched_by_refusals(client, agent_token):
     token.revoke()
     post(client, raw, batch())
     assert AgentToken.objects.get(pk=token.pk).last_used_at is None
+
+
+# Bodies that once answered 500 (or stored what PostgreSQL cannot hold): each is now a
+# 4xx in the API's JSON, with nothing stored and nothing registered.
+
+
+@pytest.mark.parametrize("item", [{"a": 1}, ["GPU-aaaa"], 7, None])
+def test_a_non_string_gpu_uuid_is_422(client, agent_token, item):
+    payload = batch(n_samples=1)
+    payload["servers"][0]["gpu_uuids"] = [item]
+    body = assert_refused(post(client, agent_token[1], payload), 422, "invalid")
+    assert [e["path"] for e in body["errors"]] == ["servers.0.gpu_uuids.0"]
+
+
+@pytest.mark.parametrize("literal", ["1e-400", "-1e-400", "0.0000000000000000000000000000000000001", "5e-324"])
+def test_a_number_too_small_to_store_is_422(client, agent_token, literal):
+    text = json.dumps(batch(n_samples=1)).replace('"cpu_pct": 12.5', f'"cpu_pct": {literal}')
+    body = assert_refused(post(client, agent_token[1], text.encode()), 422, "invalid")
+    assert [(e["path"], e["type"]) for e in body["errors"]] == [("samples.0.cpu_pct", "too_small")]
+    assert "send 0" in body["errors"][0]["message"]
+
+
+def test_small_numbers_and_zero_in_exponent_form_are_fine(client, agent_token):
+    text = json.dumps(batch(n_samples=1)).replace('"cpu_pct": 12.5', '"cpu_pct": 1.5e-05, "load1": 0e-400')
+    assert post(client, agent_token[1], text.encode()).status_code == 202
+    assert HostSample.objects.get().cpu_pct == 1.5e-05
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        lambda p: p["samples"][0].update(note="a\u0000b"),  # an unknown field
+        lambda p: p["host"].update(extra={"k\u0000": 1}),  # an unknown key
+        lambda p: p.update(future=[["x", {"y": "\u0000"}]]),
+        lambda p: p["host"].update(hostname="gpu\u0000node"),
+        lambda p: p["host"]["labels"].update({"team": "ml\u0000"}),
+        lambda p: p["servers"][0].update(model="llama\u0000"),
+        lambda p: p["samples"][0]["servers"][0].update(id="vllm:8000\u0000"),
+    ],
+)
+def test_a_nul_character_anywhere_is_422(client, agent_token, where):
+    payload = batch(n_samples=1)
+    where(payload)
+    body = assert_refused(post(client, agent_token[1], payload), 422, "invalid")
+    assert any("NUL" in e["message"] or "pattern" in e["message"] for e in body["errors"])
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(client, agent_token):
+    payload = batch(n_samples=1)
+    payload["host"]["os"] = "C:\\u0000"  # the text backslash, u, 0000
+    assert post(client, agent_token[1], payload).status_code == 202
+    assert Host.objects.get().os == "C:\\u0000"
+
+
+def test_max_batch_size_over_int32_is_422(client, agent_token):
+    payload = batch(n_samples=1)
+    payload["servers"][0]["max_batch_size"] = 2**31
+    body = assert_refused(post(client, agent_token[1], payload), 422, "invalid")
+    assert [e["path"] for e in body["errors"]] == ["servers.0.max_batch_size"]
+
+
+def test_a_chunked_body_without_content_length_is_read(client, agent_token):
+    data = json.dumps(batch(n_samples=2)).encode()
+    resp = client.request(
+        REQUEST_METHOD="POST",
+        PATH_INFO="/api/v1/ingest",
+        CONTENT_TYPE="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_AUTHORIZATION=f"Bearer {agent_token[1]}",
+        **{"wsgi.input": io.BytesIO(data)},  # as gunicorn de-chunks it,
+    )
+    assert resp.status_code == 202, resp.content
+    assert HostSample.objects.count() == 2
+
+
+def test_a_chunked_body_over_the_limit_is_413(client, agent_token, settings):
+    settings.INGEST_MAX_BODY_BYTES = 2000
+    data = json.dumps(batch(n_samples=10)).encode()
+    resp = client.request(
+        REQUEST_METHOD="POST",
+        PATH_INFO="/api/v1/ingest",
+        CONTENT_TYPE="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_AUTHORIZATION=f"Bearer {agent_token[1]}",
+        **{"wsgi.input": io.BytesIO(data)},  # as gunicorn de-chunks it,
+    )
+    assert_refused(resp, 413, "too_large")
+
+
+def test_an_unexpected_error_is_a_json_500_and_logged(client, agent_token, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("telemetry.ingest.check_rate", broken)
+    resp = post(client, agent_token[1], batch(n_samples=1))
+    assert_refused(resp, 500, "internal", "logged")
+    assert "event=api_error" in caplog.text and "RuntimeError" in caplog.text
