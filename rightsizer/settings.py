@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves its bundled Swagger UI files, so the API docs need no CDN
+    "axes",  # login throttling: failed logins by (username, address), then a cool-off
     "telemetry",
     "recommender",
     "alerts",
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.middleware.ViewerTimezone",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out login into its 429 page; last, as axes asks
 ]
 
 ROOT_URLCONF = "rightsizer.urls"
@@ -141,6 +144,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The lockout check first, then the password (django-axes; the login page and the admin both).
+AUTHENTICATION_BACKENDS = [
+    "rightsizer.login_throttle.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -166,6 +174,19 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not _MANIFEST
+
+# --- Login throttling (django-axes): this many wrong passwords for one username from one
+# address lock that pair out for the cool-off. A login during the lockout, even with the
+# right password, is refused (429) and does not extend it; a successful login resets the count.
+# An admin unlocks early with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env_int("RIGHTSIZER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("RIGHTSIZER_LOGIN_COOLOFF_S", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # a mistyping colleague does not lock out the office
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "rightsizer.login_throttle.client_ip"
+AXES_COOLOFF_MESSAGE = "Too many failed logins for this account from your address: try again later, or ask an admin."
+AXES_VERBOSE = False  # its multi-line banner at start; each lockout is still logged
 
 # --- Ingest API limits (DESIGN.md, "The wire contract").
 INGEST_MAX_BODY_BYTES = env_int("RIGHTSIZER_INGEST_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1024)
