@@ -2,16 +2,21 @@
 
 Memory stays bounded: the rollup rows are summed in SQL (histograms add), and
 the only per-hour rows read are each chunk's deployment load and server queues.
+
+One host's bad rows must not cost the fleet its advice: a chunk that fails to
+load is loaded again host by host, and a host (or deployment) whose loading or
+rules fail is logged (event=analysis_failed host=…) and skipped.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Case, F, FloatField, Max, Q, Sum, When
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -76,17 +81,30 @@ class Analysis:
         findings: list[Finding] = []
         for hosts in self._chunks():
             for host in hosts:
-                for rule in rules.HOST_RULES:
-                    findings += rule(host, self.ctx)
+                what = f"host={host.hostname} host_id={host.host_id}"
+                findings += _isolated(what, lambda h=host: [f for r in rules.HOST_RULES for f in r(h, self.ctx)])
         for dep in self.deployments.values():
-            for rule in rules.DEPLOYMENT_RULES:
-                findings += rule(dep, self.ctx)
+            what = f"deployment={dep.name} host_ids={','.join(str(h.host_id) for h in dep.hosts)}"
+            findings += _isolated(what, lambda d=dep: [f for r in rules.DEPLOYMENT_RULES for f in r(d, self.ctx)])
         return rules.resolve(findings)
 
     def _chunks(self) -> Iterator[list[HostStats]]:
         ids = list(Host.objects.order_by("pk").values_list("pk", flat=True))
         for start in range(0, len(ids), CHUNK_HOSTS):
-            yield self._load(ids[start : start + CHUNK_HOSTS])
+            chunk = ids[start : start + CHUNK_HOSTS]
+            try:
+                yield self._load_atomic(chunk)
+            except Exception:  # one host's rows (an overflow in a sum): load the others alone
+                yield [host for host_id in chunk for host in self._load_alone(host_id)]
+
+    def _load_atomic(self, ids: list[int]) -> list[HostStats]:
+        # A savepoint, so a failed query leaves the caller's transaction usable.
+        with transaction.atomic():
+            return self._load(ids)
+
+    def _load_alone(self, host_id: int) -> list[HostStats]:
+        hostname = Host.objects.filter(pk=host_id).values_list("hostname", flat=True).first()
+        return _isolated(f"host={hostname} host_id={host_id}", lambda: self._load_atomic([host_id]))
 
     def _window(self, **extra) -> Q:
         return Q(period_s=PERIOD_1H, ts__gte=self.lo, ts__lt=self.hi, **extra)
@@ -222,9 +240,18 @@ class Analysis:
             .annotate(load=Sum(Cast("util_pct_mean", FloatField())))
             .values_list("gpu__host_id", "ts", "load")
         )
-        for host_id, ts, load in rows:
+        for host_id, ts, load in list(rows):  # every row read before any deployment changes
             host = hosts[host_id]
             dep = self.deployments.setdefault(host.deployment, DeploymentStats(host.deployment, host.th,
                                                                                self.window_s))  # fmt: skip
             key = int(ts.timestamp())
             dep.load_by_hour[key] = dep.load_by_hour.get(key, 0.0) + (load or 0.0)
+
+
+def _isolated(what: str, work: Callable[[], list]) -> list:
+    """`work()`, or nothing when it fails: one host's (or deployment's) failure is logged, not the fleet's."""
+    try:
+        return work()
+    except Exception as exc:
+        log.exception("event=analysis_failed %s error=%s action=skipped", what, type(exc).__name__)
+        return []

@@ -33,6 +33,9 @@ QUANTIZED_BELOW = 2.0  # under 16-bit, embeddings and the output head stay at 16
 # vLLM's own profiling typically finds 1–2 GiB per GPU for these; 1.5 GiB is the middle.
 RUNTIME_OVERHEAD_PER_GPU = 1.5 * GIB
 TENSOR_PARALLEL_SIZES = (1, 2, 4, 8, 16)  # heads split evenly only over these in practice
+# The share of a GPU's memory an inference server takes for weights, KV cache and runtime
+# (vLLM --gpu-memory-utilization defaults to 0.9); sizing checks against it, not the whole card.
+SERVER_MEMORY_SHARE = 0.9
 
 
 class UnknownDtype(ValueError):
@@ -125,14 +128,14 @@ def memory_need(shape: ModelShape | None, dtype: str, quantization: str | None, 
 
 
 def gpus_needed(need_bytes: float, gpu_memory_bytes: float, margin: float = 0.15,
-                sizes: tuple[int, ...] = TENSOR_PARALLEL_SIZES) -> int | None:  # fmt: skip
+                sizes: tuple[int, ...] = TENSOR_PARALLEL_SIZES, usable: float = 1.0) -> int | None:  # fmt: skip
     """The fewest GPUs of this memory size, among tensor-parallel sizes, that hold need × (1 + margin).
 
     `need_bytes` is weights + KV cache; the runtime overhead grows with the GPU count, so it
     is added per candidate size."""
     for n in sizes:
         per_gpu = (need_bytes * (1 + margin) + runtime_overhead(n)) / n
-        if per_gpu <= gpu_memory_bytes:
+        if per_gpu <= gpu_memory_bytes * usable:
             return n
     return None
 

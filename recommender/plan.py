@@ -219,4 +219,16 @@ def perf_ratio(current: GpuTypeInfo, candidate: GpuTypeInfo) -> float:
 
 def per_replica(need_bytes: float, gpu_type: GpuTypeInfo, margin: float, max_gpus: int) -> int | None:
     sizes = tuple(n for n in memory.TENSOR_PARALLEL_SIZES if n <= max_gpus)
-    return memory.gpus_needed(need_bytes, gpu_type.memory_bytes, margin=margin, sizes=sizes)
+    return memory.gpus_needed(
+        need_bytes, gpu_type.memory_bytes, margin=margin, sizes=sizes, usable=memory.SERVER_MEMORY_SHARE
+    )
+
+
+def tensor_parallel_flag(server_kind: str | None, n: int) -> str:
+    """How the server is told to split a replica over `n` GPUs."""
+    return {
+        "vllm": f"--tensor-parallel-size {n}",
+        "sglang": f"--tp-size {n}",
+        "tgi": f"--num-shard {n}",
+        "triton": f"a TensorRT-LLM engine rebuilt with tp_size {n}",
+    }.get(server_kind or "", f"{n} GPUs per replica")

@@ -21,9 +21,16 @@ NO_SAVING = Saving(
 )
 
 
-def knob(server: ServerStats) -> str:
+def headroom(server: ServerStats, kv_p95: float | None, kv_line: float) -> int:
+    """How many times the batch the KV cache has room for: up to its line at p95, between 2× and 4×."""
+    if not kv_p95:
+        return 2
+    return int(max(2, min(4, kv_line // kv_p95)))
+
+
+def knob(server: ServerStats, factor: int = 2) -> str:
     current = server.max_batch_size
-    target = max(16, 2 * current) if current else 256
+    target = max(16, factor * current) if current else 256
     if server.kind == "vllm":
         return f"raise --max-num-seqs from {current or 'its default'} to {target}"
     if server.kind == "tgi":
@@ -33,8 +40,9 @@ def knob(server: ServerStats) -> str:
         )
     if server.kind == "triton":
         return (
-            "enable dynamic_batching { max_queue_delay_microseconds: 2000 } in config.pbtxt with "
-            f"max_batch_size {max(8, target // 16)} and preferred_batch_size [4, 8]"
+            f"set max_batch_size: {max(8, target // 16)} and add dynamic_batching "
+            "{ max_queue_delay_microseconds: 2000 } to the model's config.pbtxt (the model must take a batch "
+            "dimension: a TensorRT engine is rebuilt with that max batch size)"
         )
     if server.kind == "sglang":
         return f"raise --max-running-requests from {current or 'its default'} to {target}"
@@ -58,7 +66,14 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
         room = _memory_room(host, server, gpus, kv_p95)
         if room is None:
             continue
-        kv_text = "not reported" if kv_p95 is None else f"p95 {kv_p95:.0f}%"
+        factor = headroom(server, kv_p95, th.batching_kv_headroom_pct)
+        if kv_p95 is not None:
+            memory_text = (
+                f"the KV cache, p95 {kv_p95:.0f}%, has room for about {factor}× the batch under its "
+                f"{th.batching_kv_headroom_pct:g}% line"
+            )
+        else:
+            memory_text = room
         signs = []
         if queue:
             signs.append(f"requests wait (p95 of hourly means: {waiting:.1f})")
@@ -69,7 +84,7 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
             )
         said = " and ".join(signs)
         reason = (
-            f"{said[:1].upper() + said[1:]} while memory ({room}; KV cache {kv_text}) and the GPU "
+            f"{said[:1].upper() + said[1:]} while memory ({memory_text}) and the GPU "
             f"(p95 {util_p95:.0f}%) have room: the batch limit ({server.max_batch_size or 'default'}) "
             "holds requests back."
         )
@@ -84,7 +99,7 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
                 deployment=host.deployment,
                 title=f"Batch more on {label} ({server.kind})",
                 reason=reason,
-                action=f"{server.kind}: {knob(server)}; then watch the queue"
+                action=f"{server.kind}: {knob(server, factor)}; then watch the queue"
                 f"{' and the KV cache' if kv_p95 is not None else ''}.",
                 evidence=_evidence(host, server, gpus, waiting, kv_p95, util_p95),
                 saving=NO_SAVING,
@@ -102,7 +117,7 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
 def _memory_room(host: HostStats, server: ServerStats, gpus, kv_p95: float | None) -> str | None:
     th = host.th
     if kv_p95 is not None:
-        return "KV cache below its line" if kv_p95 < th.batching_kv_headroom_pct else None
+        return "the KV cache below its line" if kv_p95 < th.batching_kv_headroom_pct else None
     if server.kind in PREALLOCATING:
         return None  # the KV pool is reserved at start: without its metric the room is unknown
     used = max(100 * (g.mem_used_max or 0) / g.memory_bytes for g in gpus if g.memory_bytes)

@@ -45,7 +45,7 @@ def _finding(s: State, start: Config, step: Step, n: int) -> Finding:
     basis = (
         f"{start.describe()}: ${start.usd_month:,.2f}/month, {start.kwh_month:,.1f} kWh → "
         f"{proposed.describe()}: ${proposed.usd_month:,.2f}/month, {proposed.kwh_month:,.1f} kWh{more}. "
-        f"Prices: {proposed.price_label or start.price_label}; × 730 h a month."
+        f"Prices: {_prices(start, proposed)}; × 730 h a month."
     )
     saving = Saving(usd, kwh, round(kwh * s.ctx.grid_kg_per_kwh, 1), basis)
     return Finding(
@@ -70,3 +70,9 @@ def _finding(s: State, start: Config, step: Step, n: int) -> Finding:
         ],
         plan_step=n,
     )
+
+
+def _prices(start: Config, proposed: Config) -> str:
+    if proposed.mean_gpus == 0 or proposed.price_label == start.price_label or not proposed.price_label:
+        return start.price_label
+    return f"today {start.price_label}; proposed {proposed.price_label}"

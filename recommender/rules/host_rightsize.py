@@ -7,8 +7,6 @@ deployment's plan (GPU count and type) already decides.
 
 from __future__ import annotations
 
-import math
-
 from recommender.findings import Context, Finding, HostStats, evidence, series
 from recommender.rules.common import p
 from recommender.savings import HOURS_PER_MONTH, Saving, confidence
@@ -29,6 +27,15 @@ def _config(vcpus: int, mem_gib: float, usd_per_hour: float) -> dict:
     }
 
 
+VCPU_SIZES = (2, 4, 8, 16, 32, 48, 64, 96, 128, 192)  # sizes instance families are sold in
+MEMORY_SIZES_GIB = (4, 8, 16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+GIB_PER_VCPU = 4  # the default price's instance (m7i.large: 2 vCPU, 8 GiB)
+
+
+def _size(need: float, sizes: tuple[int, ...]) -> int:
+    return next((n for n in sizes if n >= need), sizes[-1])
+
+
 def check(host: HostStats, ctx: Context) -> list[Finding]:
     th = host.th
     cpu_p95 = p(host.cpu_hist, 95)
@@ -38,17 +45,28 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
     if cpu_p95 >= th.host_cpu_p95_pct or mem_peak_pct >= th.host_mem_peak_pct:
         return []
     target = th.target_util_pct / 100
-    vcpus = max(2, math.ceil(host.cpu_count * cpu_p95 / 100 / target))
-    mem_gib = max(4, math.ceil((host.mem_used_max or 0) * (1 + th.memory_margin) / target / 1024**3))
-    if vcpus >= host.cpu_count:
+    vcpus = _size(host.cpu_count * cpu_p95 / 100 / target, VCPU_SIZES)
+    mem_gib = _size((host.mem_used_max or 0) * (1 + th.memory_margin) / target / 1024**3, MEMORY_SIZES_GIB)
+    # Instances sell vCPUs with memory (4 GiB each at the default vCPU price): the larger of the two is paid.
+    units = max(vcpus, mem_gib / GIB_PER_VCPU)
+    if units >= host.cpu_count:
         return []
     if host.price_usd is not None:
         now_usd = host.price_usd
-        new_usd = host.price_usd * vcpus / host.cpu_count
-        basis = f"the host's price ${host.price_usd:.2f}/h × {vcpus}/{host.cpu_count} vCPU × 730 h"
+        new_usd = host.price_usd * units / host.cpu_count
+        basis = (
+            f"the host's price ${host.price_usd:.2f}/h × {units:g}/{host.cpu_count} "
+            f"(the larger of {vcpus} vCPU and {mem_gib} GiB ÷ {GIB_PER_VCPU}) × 730 h"
+        )
     else:
-        now_usd, new_usd = host.cpu_count * ctx.vcpu_hourly_usd, vcpus * ctx.vcpu_hourly_usd
-        basis = f"vCPUs × ${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD, memory included) × 730 h"
+        now_usd, new_usd = host.cpu_count * ctx.vcpu_hourly_usd, units * ctx.vcpu_hourly_usd
+        basis = (
+            f"vCPUs × ${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD, {GIB_PER_VCPU} GiB each "
+            f"included); the new size pays for {units:g} (the larger of {vcpus} vCPU and {mem_gib} GiB ÷ "
+            f"{GIB_PER_VCPU}) × 730 h"
+        )
+    if new_usd > now_usd * (1 - th.min_saving_pct / 100):
+        return []
     current = _config(host.cpu_count, host.mem_total_bytes / 1024**3, now_usd)
     proposed = _config(vcpus, mem_gib, new_usd)
     return [

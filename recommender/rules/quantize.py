@@ -12,11 +12,20 @@ from __future__ import annotations
 
 from recommender import memory
 from recommender.findings import evidence, series
-from recommender.plan import Config, perf_ratio, plural, precision_label
+from recommender.plan import Config, perf_ratio, plural, precision_label, tensor_parallel_flag
 from recommender.precisions import PRECISIONS, action
 from recommender.rules.common import gib
 from recommender.rules.smaller_gpu import alternatives_of
-from recommender.rules.state import State, Step, candidate_price, replica_size, runs, saves_enough
+from recommender.rules.state import (
+    State,
+    Step,
+    candidate_price,
+    need_text,
+    node_note,
+    replica_size,
+    runs,
+    saves_enough,
+)
 from recommender.savings import confidence
 
 
@@ -71,15 +80,29 @@ def step(s: State, start: Config) -> Step | None:
     weights = memory.weight_bytes(server.shape, "bf16", prec.key)
     tp = (
         f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica} "
-        f"(--tensor-parallel-size {proposed.gpus_per_replica})."
+        f"({tensor_parallel_flag(server.kind, proposed.gpus_per_replica)})."
         if proposed.gpus_per_replica != start.gpus_per_replica
         else ""
     )
+    if proposed.gpus_per_replica < start.gpus_per_replica:
+        why = (
+            f"at {prec.label} a replica fits {plural(proposed.gpus_per_replica, 'GPU')} instead of "
+            f"{start.gpus_per_replica}, and {prec.label} carries {prec.throughput:g}× the load per GPU ({prec.source})."
+        )
+    else:  # the same replica size: the saving rests on the credited speed-up alone
+        peak = proposed.schedule.peak_replicas if proposed.schedule else proposed.replicas
+        needed = s.load_p95 * start.load_factor / (peak * proposed.gpus_per_replica * s.th.target_util_pct / 100)
+        why = (
+            f"the replica size stays {plural(proposed.gpus_per_replica, 'GPU')}; the saving rests on the speed-up: "
+            f"{plural(peak, 'replica')} carry today's p95 load at {s.th.target_util_pct:g}% if {prec.label} is at "
+            f"least {max(needed, 1.0):.2f}× faster (credited {prec.throughput:g}×: {prec.source})."
+        )
     reason = (
         f"{server.model} at 16-bit has {gib(weights16)} of weights; at {prec.label} they are {gib(weights)} "
-        f"(embeddings and head stay 16-bit). With the KV cache in use ({gib(s.need.kv_in_use)}) and a "
-        f"{s.th.memory_margin * 100:.0f}% margin a replica fits {plural(proposed.gpus_per_replica, 'GPU')}, "
-        f"and {prec.label} carries {prec.throughput:g}× the load per GPU ({prec.source}). {prec.risk}"
+        f"(embeddings and head stay 16-bit): {why}"
+        + need_text(s, prec.key, start.gpu_type, proposed.gpus_per_replica)
+        + node_note(s, start, proposed)
+        + f" {prec.risk}"
     )
     title = (
         f"Quantize {s.dep.name} to {prec.label}: {plural(proposed.replicas, 'replica')} × "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from recommender.findings import Finding, HostStats, evidence, series
 from recommender.rules.common import PREALLOCATING, p
-from recommender.savings import Saving, confidence
+from recommender.savings import HOURS_PER_MONTH, Saving, confidence
 
 RISK = Saving(basis="A risk, not a saving: adding capacity costs money, and latency or errors cost more.")
 
@@ -36,7 +36,7 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
                 deployment=host.deployment,
                 title=f"Saturated: {label}",
                 reason=_sentence(signs) + " Latency grows and requests are recomputed.",
-                action="Add a replica, or quantize the weights (or use an fp8 KV cache) to make room for KV cache.",
+                action=_kv_action(host, server),
                 evidence=[
                     evidence(
                         "KV cache use",
@@ -149,3 +149,21 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
 def _sentence(parts: list[str]) -> str:
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
+
+
+KV_ROOM = {
+    "vllm": "an FP8 KV cache (`--kv-cache-dtype fp8`) or FP8 weights on Hopper/Ada (`--quantization fp8`)",
+    "sglang": "an FP8 KV cache (`--kv-cache-dtype fp8_e5m2`) or FP8 weights (`--quantization fp8`)",
+    "tgi": "FP8 weights on Hopper/Ada (`--quantize fp8`) or a lower `--max-batch-total-tokens` to stop preemption",
+}
+
+
+def _kv_action(host: HostStats, server) -> str:
+    """Add a replica (priced), or make room for the KV cache with a flag the server accepts."""
+    gpus = [g for g in host.gpus if g.gpu_id in server.gpu_ids]
+    prices = [g.price_usd for g in gpus if g.price_usd is not None]
+    cost = f" (about +${sum(prices) * HOURS_PER_MONTH:,.0f}/month at {gpus[0].price_label})" if prices else ""
+    room = KV_ROOM.get(server.kind)
+    return f"Add a replica of {len(gpus) or 1} GPU{'s' if len(gpus) > 1 else ''}{cost}" + (
+        f", or make room for KV cache with {room}." if room else "."
+    )

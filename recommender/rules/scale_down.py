@@ -9,9 +9,8 @@ is the saving of exactly the schedule it prints. The flat option stays as an alt
 from __future__ import annotations
 
 from recommender.findings import evidence, series
-from recommender.plan import Config, peaks_by_hour, plural
-from recommender.rules.common import gib
-from recommender.rules.state import State, Step, replica_size
+from recommender.plan import Config, peaks_by_hour, plural, tensor_parallel_flag
+from recommender.rules.state import State, Step, need_text, node_note, replica_size
 from recommender.savings import confidence
 
 
@@ -34,11 +33,10 @@ def step(s: State, start: Config) -> Step | None:
     alternatives = (
         [(flat, "the same replicas around the clock")] if use_schedule and flat.usd_month < start.usd_month else []
     )
+    kind = s.server.kind if s.server else None
     tp = (
-        (
-            f" Tensor parallelism changes from {start.gpus_per_replica} to {gpr}: restart each replica with "
-            f"--tensor-parallel-size {gpr} (TGI: --num-shard {gpr})."
-        )
+        f" Tensor parallelism changes from {start.gpus_per_replica} to {gpr}: restart each replica with "
+        f"{tensor_parallel_flag(kind, gpr)}."
         if gpr != start.gpus_per_replica
         else ""
     )
@@ -53,12 +51,9 @@ def step(s: State, start: Config) -> Step | None:
         f"The deployment's p95 hourly load is {s.load_p95 * 100:.0f} GPU-% summed over {plural(len(s.gpus), 'GPU')} "
         f"({s.gpu_type.name}); at a {th.target_util_pct:g}% target that needs "
         f"{plural(peak, 'replica')} of {gpr}."
-        + (
-            f" One replica needs {plural(gpr, 'GPU')} to hold the model ({gib(s.need.total)}: {s.need.basis})."
-            if s.need and s.need.from_model
-            else ""
-        )
+        + need_text(s, start.precision, s.gpu_type, gpr)
         + floor
+        + node_note(s, start, proposed)
     )
     if proposed.schedule:
         sc = proposed.schedule

@@ -11,9 +11,8 @@ vendor and class: CUDA stays CUDA, and consumer cards are advised only for consu
 from __future__ import annotations
 
 from recommender.findings import GpuTypeInfo, evidence, series
-from recommender.plan import Config, perf_ratio, plural, precision_label
-from recommender.rules.common import gib
-from recommender.rules.state import State, Step, candidate_price, replica_size, runs, saves_enough
+from recommender.plan import Config, perf_ratio, plural, tensor_parallel_flag
+from recommender.rules.state import State, Step, candidate_price, need_text, replica_size, runs, saves_enough
 from recommender.savings import confidence
 
 
@@ -53,22 +52,20 @@ def step(s: State, start: Config) -> Step | None:
     old = start.gpu_type
     need = s.need_bytes(start.precision) or 0.0
     slower = perf_ratio(old, new)
+    compute, bandwidth = old.tflops / new.tflops, old.bandwidth_gbps / new.bandwidth_gbps
     reason = (
-        f"A replica needs {gib(need)} at {precision_label(start.precision) or 'today’s precision'} "
-        f"({s.need.basis}); with a {s.th.memory_margin * 100:.0f}% margin that fits "
-        f"{proposed.gpus_per_replica} × {new.name} ({gib(new.memory_bytes)} each). The load carried over by "
-        f"the slower of compute ({old.tflops:g}→{new.tflops:g} TFLOPS) and memory bandwidth "
-        f"({old.bandwidth_gbps:g}→{new.bandwidth_gbps:g} GB/s) needs {plural(proposed.replicas, 'replica')} at "
-        f"{s.th.target_util_pct:g}% utilization."
-        + (
-            f" Each token takes about {new_latency(old, new):.1f}× as long to generate (memory bandwidth)."
-            if old.bandwidth_gbps > new.bandwidth_gbps
-            else ""
-        )
-        + (f" Prices compared: {start.price_label} against {proposed.price_label}." if mixed else "")
+        f"The load carried over by the slower of compute ({old.tflops:g}→{new.tflops:g} TFLOPS) and memory "
+        f"bandwidth ({old.bandwidth_gbps:g}→{new.bandwidth_gbps:g} GB/s) needs {plural(proposed.replicas, 'replica')} "
+        f"at {s.th.target_util_pct:g}% utilization."
+        + need_text(s, start.precision, new, proposed.gpus_per_replica)
+        + _latency(compute, bandwidth)
+        + f" Prices compared: {start.price_label} today, {proposed.price_label} for the {new.name}"
+        + (" (your price against a list price: an estimate)." if mixed else "; list prices differ by provider.")
     )
+    kind = s.server.kind if s.server else None
     tp = (
-        f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica}."
+        f" Tensor parallelism changes from {start.gpus_per_replica} to {proposed.gpus_per_replica} "
+        f"({tensor_parallel_flag(kind, proposed.gpus_per_replica)})."
         if proposed.gpus_per_replica != start.gpus_per_replica
         else ""
     )
@@ -79,7 +76,7 @@ def step(s: State, start: Config) -> Step | None:
     act = (
         f"Run {s.dep.name} on {plural(proposed.replicas, 'replica')} of {proposed.gpus_per_replica} × {new.name}"
         f"{' on the same schedule' if proposed.schedule else ''}.{tp}"
-        + (f" Check latency targets first: each new GPU is {slower:.1f}× slower." if slower > 1 else "")
+        + (" Check latency targets first (see the reason)." if slower > 1 else "")
     )
     ev = [
         evidence(
@@ -125,5 +122,11 @@ def step(s: State, start: Config) -> Step | None:
     )
 
 
-def new_latency(old: GpuTypeInfo, new: GpuTypeInfo) -> float:
-    return old.bandwidth_gbps / new.bandwidth_gbps
+def _latency(compute: float, bandwidth: float) -> str:
+    """Prefill is bound by compute (time to first token), decode by memory bandwidth (each next token)."""
+    parts = []
+    if compute > 1:
+        parts.append(f"time to first token up to {compute:.1f}× longer (compute)")
+    if bandwidth > 1:
+        parts.append(f"each generated token about {bandwidth:.1f}× longer (memory bandwidth)")
+    return f" On the new GPUs: {' and '.join(parts)}." if parts else ""

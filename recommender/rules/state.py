@@ -14,9 +14,17 @@ from dataclasses import dataclass, replace
 
 from recommender import memory
 from recommender.findings import Context, DeploymentStats, GpuStats, GpuTypeInfo, HostStats, ServerStats
-from recommender.plan import Config, normalize_precision, peaks_by_hour, per_replica, replicas_for, schedule_for
+from recommender.plan import (
+    Config,
+    normalize_precision,
+    peaks_by_hour,
+    per_replica,
+    precision_label,
+    replicas_for,
+    schedule_for,
+)
 from recommender.precisions import BY_KEY
-from recommender.rules.common import memory_need
+from recommender.rules.common import gib, memory_need, p
 from recommender.thresholds import Thresholds
 
 
@@ -226,3 +234,39 @@ def saves_enough(start: Config, proposed: Config, th: Thresholds) -> bool:
     return (
         proposed.usd_month <= start.usd_month * (1 - th.min_saving_pct / 100) and proposed.usd_month < start.usd_month
     )
+
+
+def need_text(s: State, precision: str, gpu_type: GpuTypeInfo, gpr: int) -> str:
+    """The memory a replica of `gpr` GPUs needs, in its parts, and the KV pool it would leave."""
+    need = s.need_bytes(precision)
+    if need is None or s.need is None:
+        return ""
+    if not s.need.from_model:
+        return f" A replica needs about {gib(need)} per GPU ({s.need.basis})."
+    weights = need - s.need.kv_in_use
+    overhead = memory.runtime_overhead(gpr)
+    text = (
+        f" A replica of {gpr} × {gpu_type.name} holds the weights ({gib(weights)} at {precision_label(precision)}), "
+        f"the KV cache in use ({gib(s.need.kv_in_use)}, p95) and runtime overhead ({gib(overhead)}) with a "
+        f"{s.th.memory_margin * 100:.0f}% margin within {memory.SERVER_MEMORY_SHARE:.0%} of its memory."
+    )
+    pool = memory.SERVER_MEMORY_SHARE * gpu_type.memory_bytes * gpr - weights - overhead
+    today = p(s.server.kv_hist, 95) if s.server else None
+    if pool > 0 and s.need.kv_in_use > 0:
+        share = 100 * s.need.kv_in_use / pool
+        text += f" The KV cache in use would fill about {share:.0f}% of its pool at p95"
+        text += f" (today {today:.0f}%)." if today is not None else "."
+        if share > 60 and s.server is not None and s.server.kind in {"vllm", "sglang"}:
+            text += " An FP8 KV cache (`--kv-cache-dtype fp8`) doubles that room."
+    return text
+
+
+def node_note(s: State, start: Config, proposed: Config) -> str:
+    """Freeing GPUs inside whole nodes saves money only where GPUs are rented one by one."""
+    per_host = max((len(h.gpus) for h in s.dep.hosts), default=0)
+    if per_host > 1 and proposed.peak_gpus < start.peak_gpus and proposed.gpus_per_replica < per_host:
+        return (
+            f" The hosts have {per_host} GPUs each: where GPUs come as whole nodes, the saving needs a smaller "
+            "instance of the same GPU, or replicas packed onto fewer nodes."
+        )
+    return ""
