@@ -21,7 +21,7 @@ import psutil
 from collectors import __version__
 from collectors.host import HostSampler, host_info
 from collectors.nvml import GpuSampler, Nvml
-from collectors.push import ACCEPTED, REJECTED, TRANSIENT, UNAUTHORIZED, Backoff, Pusher
+from collectors.push import ACCEPTED, REJECTED, TRANSIENT, UNAUTHORIZED, Backoff, Pusher, PushResult
 from collectors.scrapers import Scraper
 from collectors.spool import Spool
 
@@ -86,67 +86,93 @@ def encode(batch: dict[str, Any]) -> bytes:
 
 
 class Drainer:
-    """Pushes spooled batches oldest first; the only code that talks to the server."""
+    """Pushes spooled batches oldest first; the only code that talks to the server.
 
-    def __init__(self, spool: Spool, pusher: Pusher, backoff: Backoff | None = None) -> None:
+    A batch answered with a 5xx `max_5xx` times in a row may be what breaks the server, or the
+    server may be failing for everyone: the batch behind it tells. If the server takes that one
+    and fails on the first once more, the first is set aside under spool/failed/ with the server's
+    answer and the rest flow; if it fails on both, the server is down and the count starts again.
+    """
+
+    def __init__(self, spool: Spool, pusher: Pusher, backoff: Backoff | None = None, max_5xx: int = 20) -> None:
         self.spool, self.pusher = spool, pusher
         self.backoff = backoff or Backoff()
+        self.max_5xx = max_5xx
         self.wait_s = 0.0  # how long to wait before the next attempt
         self._unauthorized_logged = False
+        self._5xx_batch, self._5xx_count = "", 0  # the oldest batch's 5xx answers in a row
 
     def drain(self, deadline: float | None = None, stop: threading.Event | None = None) -> int:
         """Push until the spool is empty, a transient error, the deadline or `stop`; returns batches sent."""
         sent = 0
-        for path in self.spool.pending():
+        batches = iter(self.spool.pending())
+        for path in batches:
             if (deadline is not None and time.monotonic() > deadline) or (stop and stop.is_set()):
                 break
-            try:
-                body = path.read_bytes()
-            except FileNotFoundError:  # dropped by the bounds meanwhile
-                continue
-            result = self.pusher.push(body)
-            if result.outcome == ACCEPTED:
-                self.spool.ack(path)
-                self.backoff.reset()
-                self.wait_s, self._unauthorized_logged = 0.0, False
-                sent += 1
-                log.debug(
-                    "event=pushed batch=%s accepted=%d duplicates=%d",
-                    path.name,
-                    result.accepted,
-                    result.duplicates,
-                )
-            elif result.outcome == REJECTED:
-                self.spool.reject(path, f"{result.status}: {result.message}")
-                log.error(
-                    "event=batch_rejected status=%s batch=%s message=%r",
-                    result.status,
-                    path.name,
-                    result.message,
-                )
-            elif result.outcome == UNAUTHORIZED:
-                if not self._unauthorized_logged:
-                    log.error(
-                        "event=push_unauthorized status=%s message=%r spooled=%d",
-                        result.status,
-                        result.message,
-                        len(self.spool.pending()),
-                    )
-                    self._unauthorized_logged = True
-                self.wait_s = 60.0  # nothing changes until a person fixes the token
-                break
+            suspect = path.name == self._5xx_batch and self._5xx_count >= self.max_5xx
+            behind = next(batches, None) if suspect else None
+            if behind is None:
+                result = self._send(path)
             else:
-                assert result.outcome == TRANSIENT
-                self.wait_s = self.backoff.next_delay(result.retry_after_s)
-                log.warning(
-                    "event=push_deferred status=%s retry_in_s=%.1f spooled=%d message=%r",
-                    result.status,
-                    self.wait_s,
-                    len(self.spool.pending()),
-                    result.message,
-                )
+                result = self._send(behind)  # is it the batch or the server?
+                if result is not None and result.outcome == ACCEPTED:
+                    sent += 1
+                    result = self._send(path)  # the server takes others: one more try
+                    if _is_5xx(result):
+                        self._set_aside(path, result)
+                        continue
+            sent += result is not None and result.outcome == ACCEPTED
+            if result is not None and result.outcome not in (ACCEPTED, REJECTED):
                 break
         return sent
+
+    def _send(self, path: Path) -> PushResult | None:
+        """Push one batch and act on the answer; None if the batch was dropped meanwhile."""
+        body = self.spool.read(path)
+        if body is None:
+            return None
+        result = self.pusher.push(body)
+        if _is_5xx(result):
+            same = path.name == self._5xx_batch
+            self._5xx_batch, self._5xx_count = path.name, self._5xx_count + 1 if same else 1
+        elif path.name == self._5xx_batch and result.outcome in (ACCEPTED, REJECTED):
+            self._5xx_batch, self._5xx_count = "", 0
+        if result.outcome == ACCEPTED:
+            self.spool.ack(path)
+            self.backoff.reset()
+            self.wait_s, self._unauthorized_logged = 0.0, False
+            log.debug("event=pushed batch=%s accepted=%d duplicates=%d", path.name, result.accepted,
+                      result.duplicates)  # fmt: skip
+        elif result.outcome == REJECTED:
+            self.spool.reject(path, f"{result.status}: {result.message}")
+            log.error("event=batch_rejected status=%s batch=%s message=%r", result.status, path.name,
+                      result.message)  # fmt: skip
+        elif result.outcome == UNAUTHORIZED:
+            if not self._unauthorized_logged:
+                log.error("event=push_unauthorized status=%s message=%r spooled=%d", result.status, result.message,
+                          len(self.spool.pending()))  # fmt: skip
+                self._unauthorized_logged = True
+            self.wait_s = 60.0  # nothing changes until a person fixes the token
+        else:
+            assert result.outcome == TRANSIENT
+            self.wait_s = self.backoff.next_delay(result.retry_after_s)
+            log.warning("event=push_deferred status=%s retry_in_s=%.1f spooled=%d message=%r", result.status,
+                        self.wait_s, len(self.spool.pending()), result.message)  # fmt: skip
+        return result
+
+    def _set_aside(self, path: Path, result: PushResult) -> None:
+        tries = self._5xx_count
+        moved_to = self.spool.fail(path, result.status, result.answer)
+        self._5xx_batch, self._5xx_count = "", 0
+        self.backoff.reset()
+        self.wait_s = 0.0  # the server took the batch behind it: the rest may flow
+        log.error("event=batch_failed status=%s batch=%s tries=%d moved_to=%s total_failed=%d message=%r",
+                  result.status, path.name, tries, moved_to, self.spool.stats.get("failed", 0),
+                  result.message)  # fmt: skip
+
+
+def _is_5xx(result: PushResult | None) -> bool:
+    return result is not None and result.outcome == TRANSIENT and (result.status or 0) >= 500
 
 
 class Agent:
@@ -203,4 +229,6 @@ class Agent:
         if pusher is not None:
             pusher.join(grace_s)  # it stops between batches, so the drain below never overlaps it
         sent = self.drainer.drain(deadline=time.monotonic() + grace_s)
-        log.info("event=agent_stopped pushed_at_exit=%d still_spooled=%d", sent, len(self.spool.pending()))
+        self.spool.spill()  # what is still in memory survives the restart if the disk takes it now
+        log.info("event=agent_stopped pushed_at_exit=%d still_spooled=%d lost_from_memory=%d", sent,
+                 len(self.spool.pending()), self.spool.held())  # fmt: skip

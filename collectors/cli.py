@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -47,8 +48,8 @@ def cmd_run(cfg: AgentConfig) -> int:
     cfg.require_server()
     spool = Spool(cfg.state_dir / "spool", int(cfg.spool_max_mb * 1024**2), cfg.spool_max_age_days * 86400)
     sampler = Sampler(cfg.state_dir, cfg.labels, cfg.instance_type, build_scrapers(cfg), host_id=cfg.host_id)
-    agent = Agent(sampler, spool, Drainer(spool, Pusher(cfg.url, cfg.token)),
-                  cfg.sample_interval_s, cfg.push_interval_s)  # fmt: skip
+    drainer = Drainer(spool, Pusher(cfg.url, cfg.token), max_5xx=cfg.spool_max_5xx)
+    agent = Agent(sampler, spool, drainer, cfg.sample_interval_s, cfg.push_interval_s)
     signal.signal(signal.SIGTERM, agent.stop)
     signal.signal(signal.SIGINT, agent.stop)
     agent.run()
@@ -107,10 +108,29 @@ def cmd_check(cfg: AgentConfig) -> int:
         line(reading is not None, f"{scraper.server_id} at {scraper.url}: "
              + (f"{len(reading) - 1} metrics, model {scraper.info.get('model', 'unknown')}" if reading
                 else "no answer"))  # fmt: skip
-    spool_dir = cfg.state_dir / "spool"
-    pending = list(spool_dir.glob("*.json.gz")) if spool_dir.exists() else []
-    line(None, f"spool {spool_dir}: {len(pending)} batch(es) waiting")
+    for ok, what in spool_lines(cfg.state_dir / "spool"):
+        line(ok, what)
     return 1 if problems else 0
+
+
+def spool_lines(spool_dir: Path) -> list[tuple[bool | None, str]]:
+    from collectors.spool import report
+
+    r = report(spool_dir)
+    lines: list[tuple[bool | None, str]] = [
+        (None, f"spool {spool_dir}: {r['waiting']} batch(es) waiting"),
+        (None, f"spool: {r['dropped']} batch(es) dropped ({r['dropped_bounds']} past the size or age bound, "
+               f"{r['dropped_disk_full']} for a full disk, {r['dropped_memory']} from memory while the disk "
+               "took no writes)"),
+        (None, f"spool: {r['failed']} batch(es) the server kept failing on (5xx) while it took others, set "
+               f"aside in {r['failed_dir']} with its answer beside each"),
+        (None, f"spool: {r['rejected']} batch(es) the server refused (4xx), set aside in {r['rejected_dir']}"),
+    ]  # fmt: skip
+    if r["write_errors"]:
+        lines.append((None, f"spool: {r['write_errors']} failed write(s) so far (disk full or read-only)"))
+    if spool_dir.exists() and not os.access(spool_dir, os.W_OK):
+        lines.append((False, f"spool {spool_dir} is not writable by this user: batches would live in memory only"))
+    return lines
 
 
 def cmd_simulate(cfg: AgentConfig, args: argparse.Namespace) -> int:

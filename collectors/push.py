@@ -4,7 +4,8 @@ What each answer means for a batch:
   202            acknowledged: delete it
   429 / 5xx / network error
                  transient: keep it, wait (Retry-After, or exponential backoff
-                 with full jitter), try again
+                 with full jitter), try again (a batch the server fails on
+                 while it takes others is set aside: see agent.Drainer)
   400, 413, 422  this batch is bad for good: set it aside, log the server's words
   401 / 403      the token is wrong or revoked: keep everything, log the server's
                  words once, retry slowly (a person must fix the configuration)
@@ -33,6 +34,7 @@ class PushResult:
     retry_after_s: float | None = None
     accepted: int = 0
     duplicates: int = 0
+    answer: bytes = b""  # the server's body as it came (its first 4 KB), kept beside a batch set aside
 
 
 class Pusher:
@@ -53,7 +55,7 @@ class Pusher:
             status, headers, body = self._post(gz_body)
         except (OSError, http.client.HTTPException) as exc:
             return PushResult(TRANSIENT, None, f"server unreachable: {exc}")
-        message = _message(body)
+        message, answer = _message(body), body[:4096]
         if status == 202:
             answer = _json(body)
             return PushResult(
@@ -65,10 +67,10 @@ class Pusher:
                 int(answer.get("duplicates", 0)),
             )
         if status == 429 or status >= 500:
-            return PushResult(TRANSIENT, status, message, _retry_after(headers.get("retry-after")))
+            return PushResult(TRANSIENT, status, message, _retry_after(headers.get("retry-after")), answer=answer)
         if status in (401, 403):
-            return PushResult(UNAUTHORIZED, status, message)
-        return PushResult(REJECTED, status, message)
+            return PushResult(UNAUTHORIZED, status, message, answer=answer)
+        return PushResult(REJECTED, status, message, answer=answer)
 
     def _post(self, gz_body: bytes) -> tuple[int, dict[str, str], bytes]:
         conn_cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection

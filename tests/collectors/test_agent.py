@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,3 +178,78 @@ def test_the_host_id_setting_is_the_machine_id_the_server_gets(tmp_path):
     with http_receiver(answer) as url:
         assert Drainer(spool, Pusher(url, "rsa_t")).drain() == 1
     assert received[0]["host"]["machine_id"] == "clone-17"
+
+
+def marked(mark: str) -> bytes:
+    return encode({"mark": mark, "samples": [{"ts": 1.0}]})
+
+
+def test_a_batch_the_server_keeps_failing_on_is_set_aside_and_the_rest_flow(tmp_path):
+    tries: list[str] = []
+
+    def answer(request):  # the server breaks on one batch, and takes the others
+        mark = json.loads(gzip.decompress(request.body))["mark"]
+        tries.append(mark)
+        if mark == "poison":
+            return 500, b'{"error": "server_error", "message": "Internal error."}', {}
+        return 202, b'{"accepted": 1, "duplicates": 0}', {}
+
+    spool = Spool(tmp_path / "spool")
+    poison = spool.put(marked("poison"))
+    spool.put(marked("b"))
+    spool.put(marked("c"))
+    with http_receiver(answer) as url:
+        drainer = Drainer(spool, Pusher(url, "rsa_t"), Backoff(base_s=0.01, cap_s=0.05), max_5xx=3)
+        for _ in range(3):
+            assert drainer.drain() == 0  # oldest first: the batches behind it wait
+        assert drainer.drain() == 2
+        assert tries == ["poison"] * 3 + ["b", "poison", "c"]  # more than 3 times, and others got through
+        assert spool.pending() == [] and drainer.wait_s == 0.0
+        failed = tmp_path / "spool" / "failed"
+        assert (failed / poison.name).read_bytes() == marked("poison")
+        answer_txt = (failed / (poison.name + ".answer.txt")).read_text()
+        assert "status: 500" in answer_txt and "Internal error." in answer_txt
+        spool.put(marked("d"))
+        assert drainer.drain() == 1 and tries[-1] == "d"
+
+
+def test_a_server_failing_for_everyone_sets_nothing_aside(tmp_path):
+    def answer(request):
+        return 503, b'{"error": "unavailable", "message": "Down for maintenance."}', {}
+
+    spool = Spool(tmp_path / "spool")
+    for mark in "abc":
+        spool.put(marked(mark))
+    with http_receiver(answer) as url:
+        drainer = Drainer(spool, Pusher(url, "rsa_t"), Backoff(base_s=0.01, cap_s=0.05), max_5xx=2)
+        for _ in range(12):
+            assert drainer.drain() == 0
+    assert len(spool.pending()) == 3 and not (tmp_path / "spool" / "failed").exists()
+
+
+def test_the_agent_keeps_sampling_and_pushing_on_a_full_disk(tmp_path, monkeypatch, caplog):
+    samples: list[int] = []
+
+    def answer(request):
+        samples.append(len(json.loads(gzip.decompress(request.body))["samples"]))
+        return 202, b'{"accepted": 1, "duplicates": 0}', {}
+
+    def no_space(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    sampler = Sampler(tmp_path / "state", {}, nvml=Nvml(make_module([FakeGpu("GPU-full-0")])))
+    spool = Spool(tmp_path / "spool")
+    monkeypatch.setattr(os, "write", no_space)
+    with http_receiver(answer) as url:
+        drainer = Drainer(spool, Pusher(url, "rsa_t"), Backoff(base_s=0.01, cap_s=0.05))
+        agent = Agent(sampler, spool, drainer, sample_interval_s=0.05, push_interval_s=0.2)
+        runner = threading.Thread(target=agent.run)
+        runner.start()
+        time.sleep(1.0)
+        agent.stop()
+        runner.join(10)
+    assert not runner.is_alive()
+    assert len(samples) >= 2 and sum(samples) >= 8  # pushed from memory, batch after batch
+    assert spool.stats["write_errors"] >= 3 and spool.held() == 0  # every batch lived in memory, then went
+    assert not list((tmp_path / "spool").glob("*.tmp"))
+    assert caplog.text.count("event=spool_write_failed") == 1
