@@ -6,13 +6,17 @@ old prices for long; "Re-analyse now" runs it in the request for whoever cannot 
 
 from __future__ import annotations
 
+import base64
 import logging
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings as conf
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError
@@ -25,6 +29,10 @@ from recommender.thresholds import DEFAULTS
 from telemetry.models import AgentToken, ApiToken
 
 log = logging.getLogger(__name__)
+
+# A new token's secret crosses the redirect to the settings page sealed (Fernet, keyed from
+# SECRET_KEY), so the session store never holds it in clear; it opens once, within this long.
+NEW_TOKEN_SHOWN_WITHIN_S = 300
 
 
 def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
@@ -45,15 +53,43 @@ def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
     return render(request, "dashboard/settings.html", context, status=status)
 
 
+def _sealer() -> Fernet:
+    key = salted_hmac("rightsizer.dashboard.new-token", "", algorithm="sha256").digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _keep_for_one_view(request: HttpRequest, key: str, token, raw: str) -> None:
+    """Keep only the token's id and its sealed secret for the next page view."""
+    request.session[key] = {"id": token.pk, "sealed": _sealer().encrypt(raw.encode()).decode()}
+
+
+def _take_new_token(request: HttpRequest, key: str, model) -> dict | None:
+    """The token kept by _keep_for_one_view with its secret, removed from the session on read."""
+    fresh = request.session.pop(key, None)
+    if not fresh:
+        return None
+    token = model.objects.filter(pk=fresh.get("id")).first()
+    try:
+        raw = _sealer().decrypt(fresh.get("sealed", "").encode(), ttl=NEW_TOKEN_SHOWN_WITHIN_S).decode()
+    except InvalidToken:  # too late, or sealed under an older SECRET_KEY
+        name = f"“{token.name}”" if token else "the new token"
+        messages.error(request, f"The secret of {name} can no longer be shown: revoke it and create another.")
+        return None
+    return {"token": token, "raw": raw}
+
+
 @viewer_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    # A new token's secret rides in the session for the one page view after its creation, then is gone.
+    # A new token's secret is shown on the one page view after its creation, then is gone.
     shown = {}
     for key, model in (("new_agent_token", AgentToken), ("new_api_token", ApiToken)):
-        fresh = request.session.pop(key, None)
+        fresh = _take_new_token(request, key, model)
         if fresh:
-            shown[key] = {"token": model.objects.filter(pk=fresh["id"]).first(), "raw": fresh["raw"]}
-    return _page(request, **shown)
+            shown[key] = fresh
+    response = _page(request, **shown)
+    if shown:
+        add_never_cache_headers(response)  # no cache, and no back button, keeps the secret
+    return response
 
 
 @require_POST
@@ -63,7 +99,7 @@ def agent_token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, status=400, agent_form=form)
     token, raw = AgentToken.issue(form.cleaned_data["name"], created_by=request.user)
-    request.session["new_agent_token"] = {"id": token.pk, "raw": raw}
+    _keep_for_one_view(request, "new_agent_token", token, raw)
     return redirect(reverse("dashboard:settings") + "#agent-tokens")
 
 
@@ -83,7 +119,7 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, status=400, api_form=form)
     token, raw = ApiToken.issue(request.user, form.cleaned_data["name"])
-    request.session["new_api_token"] = {"id": token.pk, "raw": raw}
+    _keep_for_one_view(request, "new_api_token", token, raw)
     return redirect(reverse("dashboard:settings") + "#api-tokens")
 
 
