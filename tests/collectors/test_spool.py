@@ -130,3 +130,25 @@ def test_a_batch_set_aside_after_5xx_keeps_the_servers_answer(tmp_path):
     assert "status: 500" in answer and "server_error" in answer
     r = report(tmp_path)
     assert (r["failed"], r["failed_dir"], r["waiting"]) == (1, tmp_path / "failed", 0)
+
+
+def test_an_acknowledged_batch_that_cannot_be_deleted_is_not_sent_again(tmp_path, monkeypatch):
+    spool = Spool(tmp_path)
+    first, second = spool.put(b"a"), spool.put(b"b")
+
+    def read_only(self, missing_ok=False):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(type(first), "unlink", read_only)
+    spool.ack(first)
+    assert first.exists() and spool.pending() == [second]
+    assert spool.stats["write_errors"] == 1
+
+
+def test_a_spool_folder_that_cannot_be_made_does_not_stop_the_agent(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    spool = Spool(tmp_path / "file" / "spool")  # mkdir fails (ENOTDIR), as on a read-only disk
+    path = spool.put(b"kept in memory")
+    assert spool.pending() == [path] and spool.read(path) == b"kept in memory"
+    spool.ack(path)
+    assert spool.pending() == [] and spool.held() == 0
