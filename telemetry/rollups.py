@@ -10,6 +10,10 @@ A sample covers the time since the previous sample of the same entity, up to
 ROLLUP_MAX_GAP_S; a longer gap is missing data. Means and histograms are
 weighted by that time, so a backfill at one sample a minute and a live agent
 at one every 5 s count the same hour the same.
+
+One host's bad rows must not stop the fleet's rollups: when the statement for
+all hosts fails, each host is rolled alone, and a host that still fails is
+logged (event=rollup_failed host=…) and skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
@@ -166,12 +170,40 @@ def roll(period_s: int, lo: datetime, hi: datetime, host_id: int | None = None) 
             "hi": adapt(end),
             "lo_gap": adapt(start - timedelta(seconds=settings.ROLLUP_MAX_GAP_S)),
         }
-        with transaction.atomic(), connection.cursor() as cursor:
-            for table in TABLES:
-                where = _entity_filter(table, host_id)
-                select = _raw_sql(table, where) if period_s == PERIOD_5M else _hour_sql(table, where)
-                cursor.execute(_upsert(table, _columns(table), select), params)
+        hosts = Host.objects.order_by("pk")
+        if host_id is not None:
+            _roll_each_host(period_s, params, start, end, hosts.filter(pk=host_id))
+        else:
+            try:
+                _roll_chunk(period_s, params, None)
+            except DatabaseError:
+                # One host's rows broke the statement for all (an overflow, a value out of range).
+                _roll_each_host(period_s, params, start, end, hosts)
         start = end
+
+
+def _roll_chunk(period_s: int, params: dict, host_id: int | None) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in TABLES:
+            where = _entity_filter(table, host_id)
+            select = _raw_sql(table, where) if period_s == PERIOD_5M else _hour_sql(table, where)
+            cursor.execute(_upsert(table, _columns(table), select), params)
+
+
+def _roll_each_host(period_s: int, params: dict, start: datetime, end: datetime, hosts) -> None:
+    for host_id, hostname in hosts.values_list("pk", "hostname"):
+        try:
+            _roll_chunk(period_s, params, host_id)
+        except DatabaseError as exc:
+            _log_failure(hostname, host_id, period_s, start, end, exc)
+
+
+def _log_failure(hostname: str, host_id: int, period_s: int, start: datetime, end: datetime, exc: Exception) -> None:
+    error = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    log.warning(
+        "event=rollup_failed host=%s host_id=%d period_s=%d from=%s to=%s error=%r action=skipped",
+        hostname, host_id, period_s, start.isoformat(), end.isoformat(), error,
+    )  # fmt: skip
 
 
 def floor_to(dt: datetime, period_s: int) -> datetime:

@@ -94,9 +94,10 @@ def _path(loc) -> str:
 # but an underflow error to PostgreSQL, and float8 arithmetic on subnormals fails the
 # same way. Nothing a machine measures is that small, so a non-zero number under
 # MIN_MAGNITUDE is refused, like a NUL character, which no PostgreSQL text can hold.
-# A byte scan tells whether the exact, slower walk is needed; it seldom is.
+# A byte scan tells whether the exact walk (as slow as parsing) is needed; it seldom is.
 MIN_MAGNITUDE = Decimal("1e-30")
-_SUSPECT = re.compile(rb"[eE]-|\.0{20,}|\\u0000")
+# A non-zero number under 1e-30 has an exponent of -10 or below, or 20 zeros after its point.
+_SUSPECT = re.compile(rb"[eE]-0*[1-9][0-9]|\.0{20,}|\\u0000")
 
 
 class _TooSmall:
