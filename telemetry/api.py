@@ -14,8 +14,10 @@ _ERRORS = {
     401: "Missing, unknown or revoked agent token.",
     413: "Body (or its decompressed size) over the limit.",
     415: "Content-Encoding other than gzip.",
-    422: "Fields failed validation; 'errors' lists the path of each.",
+    422: "Fields failed validation (a type, a physical range, a NUL character, a non-zero number under 1e-30, "
+    "a reference or the time window); 'errors' lists the path of each.",
     429: "Over the push rate limit; see Retry-After.",
+    500: "An error the server did not expect, logged; the body is JSON like the others.",
 }
 
 

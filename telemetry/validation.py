@@ -117,7 +117,7 @@ def _unstorable(body: bytes) -> list[dict]:
     if not _SUSPECT.search(body):
         return []
     try:
-        doc = json.loads(body, parse_float=_number)
+        doc = json.loads(body, parse_float=_number, parse_int=len)  # an int's value never matters here
     except (ValueError, RecursionError):
         return []  # not JSON: pydantic's error says so
     errors: list[dict] = []

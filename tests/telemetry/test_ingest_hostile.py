@@ -134,3 +134,14 @@ def test_every_raw_literal_in_a_known_or_unknown_field_is_answered(client, agent
     assert resp.status_code < 500, resp.content
     if resp.status_code != 202:
         assert Host.objects.count() == 0 and HostSample.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ['"deep": ' + "[" * 5000 + "]" * 5000, '"big": ' + "9" * 5000, '"big": ' + "9" * 5000 + ', "n": "a\\u0000"'],
+)
+def test_nesting_or_digits_past_the_parser_limits_are_a_400(client, agent_token, extra):
+    text = json.dumps(batch(n_samples=1))[:-1] + ", " + extra + "}"
+    resp = post(client, agent_token[1], text.encode())
+    assert resp.status_code == 400 and resp.json()["error"] == "malformed", resp.content
+    assert _counts() == [0] * len(TABLES)

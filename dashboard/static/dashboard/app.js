@@ -13,6 +13,11 @@
       el.title = when.toISOString();
     }
   });
+  // Bars take their length from data-width-pct: the Content-Security-Policy refuses style attributes,
+  // not styles set from a script file.
+  document.querySelectorAll("[data-width-pct]").forEach((el) => {
+    el.style.width = Number(el.dataset.widthPct) + "%";
+  });
   const zoneEl = document.getElementById("viewer-zone");
   if (zoneEl) zoneEl.textContent = zone;
 })();
