@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from dashboard.plan import capped_saving, deployment_costs
+from dashboard.plan import CappedSaving, DeploymentSaving, capped_saving, deployment_costs
 from recommender.models import HostSummary, Recommendation
 from telemetry.models import Gpu, Host
 
@@ -46,11 +46,20 @@ class HostRow:
     status: str  # online, offline or never seen
     open_recs: int  # about the host or its GPUs
     deployment_recs: int = 0  # its deployment's own (the plan's steps and the like), open
-    deployment_saving_usd_month: float = 0.0  # their monthly saving, capped at the deployment's cost
+    deployment_saving_usd_month: float = 0.0  # its deployment's open advice a month, capped at what it costs
+    deployment_saving: DeploymentSaving | None = None  # that saving: plan, other advice, capped or not
+    saving_share_usd_month: float = 0.0  # this host's share of it: Σ over the fleet's rows = the fleet's total
+    share_basis: str = ""  # "cost", "GPUs" or "hosts": what the share is proportional to
+    share: float = 0.0  # 0–1, this host's part of its deployment
+    saving_scale: float = 1.0  # < 1 where the fleet's cost capped the fleet's saving
 
     @property
     def all_recs(self) -> int:
         return self.open_recs + self.deployment_recs
+
+    @property
+    def share_pct(self) -> float:
+        return 100 * self.share
 
     @property
     def need_pct(self) -> float | None:
@@ -88,17 +97,47 @@ def load_rows(deployment: str | None = None) -> list[HostRow]:
 
 
 def _add_deployment_recs(rows: list[HostRow], deployment: str | None) -> None:
-    """Each row learns its deployment's open advice (one query): count and saving, capped at the cost."""
+    """Each row learns its deployment's open advice (one query for the count, two for the money): the count,
+    the deployment's saving capped at what it costs, and this host's share of that saving."""
     qs = Recommendation.objects.filter(status__in=OPEN, target_type="deployment")
     if deployment is not None:
         qs = qs.filter(deployment=deployment)
-    per_deployment = qs.values("deployment").annotate(n=Count("pk"), s=Sum("saving_usd_month"))
-    found = {d: (n, s or 0.0) for d, n, s in per_deployment.values_list("deployment", "n", "s")}
-    costs = deployment_costs(rows)
+    found = dict(qs.values("deployment").annotate(n=Count("pk")).values_list("deployment", "n"))
+    saving = fleet_saving(rows, deployment)
+    groups: dict[str, list[HostRow]] = {}
     for r in rows:
-        n, saving = found.get(r.deployment, (0, 0.0))
-        r.deployment_recs = n
-        r.deployment_saving_usd_month = min(saving, costs[r.deployment]) if costs[r.deployment] else saving
+        r.deployment_recs = found.get(r.deployment, 0)
+        groups.setdefault(r.deployment, []).append(r)
+    for name, members in groups.items():
+        d = saving.per_deployment.get(name)
+        basis, weights = _weights(members)
+        total = sum(weights)
+        for r, w in zip(members, weights, strict=True):
+            r.deployment_saving, r.share_basis = d, basis
+            r.share = w / total if total else 1 / len(members)
+            r.deployment_saving_usd_month = d.usd_month if d else 0.0
+            r.saving_scale = saving.scale
+            r.saving_share_usd_month = r.deployment_saving_usd_month * saving.scale * r.share
+
+
+def _weights(members: list[HostRow]) -> tuple[str, list[float]]:
+    """What a host's share of its deployment's saving follows: its cost where every host is priced, else
+    its GPUs, else one part per host."""
+    costs = [r.summary.usd_month if r.summary else None for r in members]
+    if all(c is not None for c in costs) and sum(costs) > 0:
+        return "cost", [float(c) for c in costs]
+    gpus = [r.summary.gpu_count if r.summary else 0 for r in members]
+    if sum(gpus) > 0:
+        return "GPUs", [float(g) for g in gpus]
+    return "hosts", [1.0] * len(members)
+
+
+def fleet_saving(rows: list[HostRow], deployment: str | None = None) -> CappedSaving:
+    """The rows' deployments' open advice, each capped at what its hosts cost (or at what its plan says it
+    costs where some host is unpriced), the whole at the fleet's cost."""
+    unpriced = {r.deployment for r in rows if not r.summary or r.summary.usd_month is None}
+    complete = {r.deployment for r in rows} - unpriced
+    return capped_saving(deployment_costs(rows), complete, deployment)
 
 
 def _summary(host: Host) -> HostSummary | None:
@@ -166,7 +205,8 @@ def totals(rows: list[HostRow]) -> Totals:
     gpus = Counter(
         dict(Gpu.objects.filter(active=True).values("name").annotate(n=Count("pk")).values_list("name", "n"))
     )
-    saving = capped_saving(deployment_costs(rows))
+    shares = [r.saving_share_usd_month for r in rows]  # the hosts' shares add up to the fleet's total
+    capped = any(r.deployment_saving and r.deployment_saving.capped for r in rows)
     summaries = [r.summary for r in rows if r.summary]
     return Totals(
         hosts=len(rows),
@@ -174,8 +214,8 @@ def totals(rows: list[HostRow]) -> Totals:
         offline=sum(r.status != "online" for r in rows),
         gpus_by_type=gpus.most_common(),
         usd_month=sum(s.usd_month or 0.0 for s in summaries),
-        saving_usd_month=saving.usd_month,
-        saving_capped=saving.capped,
+        saving_usd_month=round(sum(shares), 2),
+        saving_capped=capped or any(r.saving_scale < 1 for r in rows),
         idle_gpus=sum(s.idle_gpus for s in summaries),
         energy_kwh_month=sum(s.energy_kwh_month for s in summaries),
         unpriced_hosts=sum(1 for r in rows if not r.summary or r.summary.usd_month is None),

@@ -65,36 +65,59 @@ def beside_plan(deployment: str, host_ids: Iterable[int] = ()) -> list[Recommend
 
 
 @dataclass
+class DeploymentSaving:
+    """A deployment's open money advice a month: its plan's steps, the rest, and the two capped at its cost."""
+
+    plan_usd_month: float = 0.0  # the open plan steps
+    other_usd_month: float = 0.0  # advice outside the plan (host_rightsize, a GPU's or a host's own…)
+    usd_month: float = 0.0  # plan + other, capped at what the deployment costs
+    capped: bool = False
+
+
+@dataclass
 class CappedSaving:
     usd_month: float
     capped: bool  # True where some deployment's advice added up to more than it costs
     capped_deployments: list[str] = field(default_factory=list)
+    per_deployment: dict[str, DeploymentSaving] = field(default_factory=dict)
+    scale: float = 1.0  # < 1 where the fleet's cost capped the sum: each deployment's part × this
 
 
-def capped_saving(costs: dict[str, float]) -> CappedSaving:
+def capped_saving(costs: dict[str, float], complete: Iterable[str] = (), deployment: str | None = None) -> CappedSaving:
     """Σ per deployment of its open advice's monthly saving, each capped at that deployment's cost
-    today (`costs`, e.g. its hosts' monthly cost), and the whole capped at the fleet's cost."""
-    sums: dict[str, float] = {}
+    today (`costs`, e.g. its hosts' monthly cost, or what its plan says it costs where that is more
+    and the hosts' prices are not `complete`), and the whole capped at the fleet's cost.
+    `deployment`: that one only (two queries either way)."""
+    per: dict[str, DeploymentSaving] = {}
     rows = Recommendation.objects.filter(status__in=OPEN, saving_usd_month__gt=0)
-    for name, usd in rows.values_list("deployment", "saving_usd_month"):
-        sums[name] = sums.get(name, 0.0) + usd
+    today = Recommendation.objects.filter(plan_step=1, status__in=OPEN)
+    if deployment is not None:
+        rows, today = rows.filter(deployment=deployment), today.filter(deployment=deployment)
+    for name, step, usd in rows.values_list("deployment", "plan_step", "saving_usd_month"):
+        d = per.setdefault(name, DeploymentSaving())
+        if step is None:
+            d.other_usd_month += usd
+        else:
+            d.plan_usd_month += usd
     fleet_cost = sum(costs.values())  # the fleet page's monthly cost
-    costs = {**costs}
-    for name, current in Recommendation.objects.filter(plan_step=1, status__in=OPEN).values_list(
-        "deployment", "current"
-    ):  # what the plan says it costs today, where that is more than its hosts' priced cost
-        if isinstance(current, dict) and current.get("usd_month") is not None:
-            costs[name] = max(costs.get(name, 0.0), float(current["usd_month"]))
+    caps = {**costs}
+    complete = set(complete)
+    for name, current in today.values_list("deployment", "current"):
+        # what the plan says it costs today, where that is more than its hosts' priced cost (some unpriced)
+        if name not in complete and isinstance(current, dict) and current.get("usd_month") is not None:
+            caps[name] = max(caps.get(name, 0.0), float(current["usd_month"]))
     total, capped = 0.0, []
-    for name, usd in sorted(sums.items()):
-        cost = costs.get(name)
-        if cost is not None and usd > cost:
+    for name, d in sorted(per.items()):
+        d.plan_usd_month, d.other_usd_month = round(d.plan_usd_month, 2), round(d.other_usd_month, 2)
+        usd, cap = d.plan_usd_month + d.other_usd_month, caps.get(name)
+        if cap is not None and usd > cap:
             capped.append(name)
-            usd = cost
-        total += usd
+            usd, d.capped = cap, True
+        d.usd_month = round(usd, 2)
+        total += d.usd_month
     if fleet_cost and total > fleet_cost:
-        return CappedSaving(round(fleet_cost, 2), True, capped)
-    return CappedSaving(round(total, 2), bool(capped), capped)
+        return CappedSaving(round(fleet_cost, 2), True, capped, per, fleet_cost / total)
+    return CappedSaving(round(total, 2), bool(capped), capped, per)
 
 
 def deployment_costs(rows: Iterable[Any]) -> dict[str, float]:

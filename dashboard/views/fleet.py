@@ -42,7 +42,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 COLUMNS = [("hostname", "Host", ""), ("status", "Status", ""), ("deployment", "Deployment", ""),
            ("gpus", "GPUs", ""), ("util", "GPU util · 24 h", ""), ("need", "GPU memory need / capacity", ""),
-           ("cost", "Cost / month", "num"), ("recs", "Open recs", "num"), ("seen", "Last seen", "")]  # fmt: skip
+           ("cost", "Cost / month", "num"), ("recs", "Open recs · host's share of saving", "num"),
+           ("seen", "Last seen", "")]  # fmt: skip
 
 
 def _columns(query: str, sort: str) -> list[dict]:
@@ -66,18 +67,30 @@ def _without(query, *names: str) -> str:
 
 @viewer_required
 def deployments(request: HttpRequest) -> HttpResponse:
+    """One row per deployment: its open recs (its own + its hosts'), its plan's saving, the money advice outside
+    the plan, and the two capped at what it costs: the column adds up to the fleet page's potential saving."""
     groups: dict[str, dict] = {}
     for r in fleet.load_rows():
+        d = r.deployment_saving
         g = groups.setdefault(r.deployment, {"name": r.deployment, "hosts": 0, "online": 0, "gpus": 0,
                                              "usd_month": 0.0, "open_recs": r.deployment_recs,
-                                             "saving_usd_month": r.deployment_saving_usd_month})  # fmt: skip
+                                             "plan_usd_month": d.plan_usd_month if d else 0.0,
+                                             "other_usd_month": d.other_usd_month if d else 0.0,
+                                             "capped": bool(d and (d.capped or r.saving_scale < 1)),
+                                             "saving_usd_month": 0.0})  # fmt: skip
         g["hosts"] += 1
         g["online"] += r.status == "online"
         g["gpus"] += r.summary.gpu_count if r.summary else 0
         g["usd_month"] += (r.summary.usd_month or 0.0) if r.summary else 0.0
         g["open_recs"] += r.open_recs  # the hosts' own, on top of the deployment's
+        g["saving_usd_month"] += r.saving_share_usd_month  # the hosts' shares: the deployment's capped saving
     ordered = sorted(groups.values(), key=lambda g: (-g["usd_month"], g["name"]))
-    return render(request, "dashboard/deployments.html", {"groups": ordered})
+    for g in ordered:
+        g["saving_usd_month"] = round(g["saving_usd_month"], 2)
+    total = {k: round(sum(g[k] for g in ordered), 2) for k in ("usd_month", "plan_usd_month", "other_usd_month",
+                                                                 "saving_usd_month")}  # fmt: skip
+    total["capped"] = any(g["capped"] for g in ordered)
+    return render(request, "dashboard/deployments.html", {"groups": ordered, "total": total})
 
 
 def _members(name: str) -> list[fleet.HostRow]:

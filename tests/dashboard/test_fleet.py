@@ -23,11 +23,11 @@ def test_the_fleet_rows_count_their_deployments_advice_with_its_saving(as_viewer
     recs.host("lonely", "lonely", gpus=1, usd_month=2000.0)
     rows = {r.host.hostname: r for r in as_viewer.get("/").context["page"]}
     assert (rows["chat-0"].open_recs, rows["chat-0"].deployment_recs, rows["chat-0"].all_recs) == (1, 2, 3)
-    assert rows["chat-1"].all_recs == 2 and rows["chat-1"].deployment_saving_usd_month == 10950.0
+    assert rows["chat-1"].all_recs == 2 and rows["chat-1"].deployment_saving_usd_month == 10990.0  # plan + host's
     assert rows["lonely"].all_recs == 0
     page = as_viewer.get("/?sort=-recs")
     assert [r.host.hostname for r in page.context["page"]] == ["chat-0", "chat-1", "lonely"]
-    assert "$10,950" in page.content.decode()
+    assert "host's share $5,495" in page.content.decode()
     listed = as_viewer.get("/recommendations/?host=chat-1").context["recs"]
     assert {r.kind for r in listed} == {"scale_down", "quantize"}  # its deployment's plan, as counted
 
@@ -35,7 +35,8 @@ def test_the_fleet_rows_count_their_deployments_advice_with_its_saving(as_viewer
 def test_the_deployments_list_counts_the_plan_and_shows_its_saving(as_viewer):
     _chat()
     groups = {g["name"]: g for g in as_viewer.get("/deployments/").context["groups"]}
-    assert groups["chat"]["open_recs"] == 3 and groups["chat"]["saving_usd_month"] == 10950.0
+    assert groups["chat"]["open_recs"] == 3 and groups["chat"]["plan_usd_month"] == 10950.0
+    assert groups["chat"]["other_usd_month"] == 40.0 and groups["chat"]["saving_usd_month"] == 10990.0
 
 
 def test_a_host_page_shows_its_deployments_plan_not_nothing_to_change(as_viewer):
@@ -59,3 +60,41 @@ def test_the_fleet_saving_is_capped_at_what_is_spent(as_viewer):
     totals = resp.context["totals"]
     assert totals.saving_usd_month == 800.0 <= totals.usd_month and totals.saving_capped
     assert 'id="saving-capped"' in resp.content.decode()
+
+
+def test_a_fleet_row_shows_its_hosts_share_of_the_deployments_saving_never_above_its_cost(as_viewer):
+    recs.host("big-0", "big", gpus=8, usd_month=27798.0)
+    recs.host("big-1", "big", gpus=8, usd_month=27798.0)
+    big = recs.config("H100 80GB", 8, 2, "bf16", 55596.0, 9000.0)
+    recs.rec("scale_down", "big", 1, big, recs.config("H100 80GB", 1, 2, "bf16", 6949.0, 1000.0))  # 48,647
+    recs.rec("scale_down", "chat", 1, recs.TODAY, recs.SCALED)  # 7,300 over a 3 : 1 split of the cost
+    recs.host("chat-0", "chat", gpus=4, usd_month=10950.0)
+    recs.host("chat-1", "chat", gpus=4, usd_month=3650.0)
+    resp = as_viewer.get("/")
+    rows = {r.host.hostname: r for r in resp.context["page"]}
+    assert rows["big-0"].saving_share_usd_month == rows["big-1"].saving_share_usd_month == 48647.0 / 2
+    assert rows["big-0"].deployment_saving_usd_month == 48647.0  # the deployment's total, behind a link
+    assert (rows["chat-0"].saving_share_usd_month, rows["chat-1"].saving_share_usd_month) == (5475.0, 1825.0)
+    assert all(r.saving_share_usd_month <= r.summary.usd_month for r in rows.values())
+    total = resp.context["totals"].saving_usd_month
+    assert total == 48647.0 + 7300.0 == pytest.approx(sum(r.saving_share_usd_month for r in rows.values()))
+    page = resp.content.decode()
+    assert "host's share $24,324" in page and "of its deployment big's $48,647/month" in page
+    assert "/deployments/big/#plan" in page
+
+
+def test_the_deployments_list_adds_the_advice_outside_the_plan_and_sums_to_the_fleet_total(as_viewer):
+    _chat()  # a plan of 10,950 and a host_rightsize of 40
+    small = recs.host("small-0", "small", gpus=1, usd_month=800.0)
+    recs.rec(
+        "idle", "small", 1, recs.config("A10G", 1, 1, "bf16", 800.0, 90.0), recs.config("A10G", 1, 0, "bf16", 0.0, 0.0)
+    )
+    recs.rec("host_rightsize", "small", target_host=small, saving_usd_month=500.0)  # together more than it costs
+    resp = as_viewer.get("/deployments/")
+    groups = {g["name"]: g for g in resp.context["groups"]}
+    assert (groups["small"]["plan_usd_month"], groups["small"]["other_usd_month"]) == (800.0, 500.0)
+    assert groups["small"]["saving_usd_month"] == 800.0 and groups["small"]["capped"]
+    total = resp.context["total"]
+    assert total["saving_usd_month"] == 10990.0 + 800.0 == as_viewer.get("/").context["totals"].saving_usd_month
+    page = resp.content.decode()
+    assert "Other advice / month" in page and 'id="deployments-total"' in page and "$11,790" in page

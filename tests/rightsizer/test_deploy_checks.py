@@ -18,7 +18,9 @@ PRODUCTION = {
 }
 
 
-def test_check_deploy_is_clean_under_the_production_variables(tmp_path):
+def test_check_deploy_is_clean_under_the_production_variables(tmp_path, monkeypatch):
+    # The browser tests' conftest sets this for Playwright in this process; a deployment never has it.
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     result = run_manage(
         "check", "--deploy", "--fail-level", "WARNING",
         RIGHTSIZER_VAR_DIR=str(tmp_path), SECRET_KEY=secrets.token_urlsafe(50), **PRODUCTION,
