@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import F, FloatField, Sum
+from django.db.models import Count, F, FloatField, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -104,16 +104,40 @@ def _members(name: str) -> list[fleet.HostRow]:
 def deployment(request: HttpRequest, name: str) -> HttpResponse:
     rows = _members(name)
     ids = [r.host.pk for r in rows]
+    servers = list(InferenceServer.objects.filter(host_id__in=ids, active=True)
+                   .annotate(n_gpus=Count("gpus")).values_list("kind", "model", "n_gpus"))  # fmt: skip
+    the_plan, recs = plan.plan_of(name), plan.beside_plan(name, ids)
     context = {
-        "name": name, "rows": rows, "plan": plan.plan_of(name), "recs": plan.beside_plan(name, ids),
+        "name": name, "rows": rows, "plan": the_plan, "recs": recs,
+        "no_plan": None if the_plan.steps else _no_plan_reason(recs),
         "cost": _cost_per_million_tokens(rows, ids),
-        "replicas": len(rows), "online": sum(r.status == "online" for r in rows),
+        "replicas": _replicas(rows, servers), "hosts": len(rows), "online": sum(r.status == "online" for r in rows),
         "gpus": sum(r.summary.gpu_count for r in rows if r.summary),
         "usd_month": sum((r.summary.usd_month or 0.0) for r in rows if r.summary),
-        "servers": sorted({f"{kind} · {model or 'unknown model'}" for kind, model in
-                           InferenceServer.objects.filter(host_id__in=ids, active=True).values_list("kind", "model")}),
+        "servers": sorted({f"{kind} · {model or 'unknown model'}" for kind, model, _ in servers}),
     }  # fmt: skip
     return render(request, "dashboard/deployment.html", context)
+
+
+def _replicas(rows: list[fleet.HostRow], servers: list[tuple[str, str, int]]) -> int:
+    """As the plan counts them (recommender.rules.state): inference servers holding GPUs; where there is none,
+    the hosts with GPUs; where no host has one, the hosts."""
+    with_gpus = sum(1 for *_, n in servers if n)
+    if with_gpus:
+        return with_gpus
+    gpu_hosts = sum(1 for r in rows if r.summary and r.summary.gpu_count)
+    return gpu_hosts or len(rows)
+
+
+def _no_plan_reason(recs: list) -> str | None:
+    """Why a deployment without a plan has none: users waiting, a batch limit holding the load back, other
+    advice only, or nothing at all (None)."""
+    kinds = {r.kind for r in recs if r.status in plan.OPEN}
+    if "saturation" in kinds:
+        return "saturation"
+    if "batching" in kinds:
+        return "batching"
+    return "other" if kinds else None
 
 
 def _cost_per_million_tokens(rows: list[fleet.HostRow], ids: list[int]) -> dict | None:

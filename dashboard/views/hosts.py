@@ -26,6 +26,7 @@ def host(request: HttpRequest, pk: int) -> HttpResponse:
         "deployment": h.deployment,
         "summary": HostSummary.objects.filter(host=h).first(),
         "recs": _recs(h), "plan": plan.plan_of(h.deployment) if h.deployment else None,
+        "row": next((r for r in fleet.members(h.deployment) if r.host.pk == h.pk), None),
         "ranges": list(timerange.PRESETS), "labels": sorted(h.labels.items()),
     }  # fmt: skip
     return render(request, "dashboard/host.html", context)

@@ -83,6 +83,26 @@ def test_a_fleet_row_shows_its_hosts_share_of_the_deployments_saving_never_above
     assert "/deployments/big/#plan" in page
 
 
+def test_a_hosts_open_recs_read_the_same_on_every_page_with_the_saving_beside(as_viewer):
+    a, b = _chat()
+    cpu = recs.host("cpu-0", "cpu-only", gpus=0, usd_month=700.0)
+    recs.rec("host_rightsize", "cpu-only", target_host=cpu, saving_usd_month=300.0)
+    fleet_rows = {r.host.hostname: r for r in as_viewer.get("/").context["page"]}
+    dep = as_viewer.get("/deployments/chat/")
+    dep_rows = {r.host.hostname: r for r in dep.context["rows"]}
+    for name in ("chat-0", "chat-1"):
+        assert fleet_rows[name].all_recs == dep_rows[name].all_recs
+    assert (dep_rows["chat-0"].all_recs, dep_rows["chat-1"].all_recs) == (3, 2)
+    page = dep.content.decode()
+    assert f'?host={a.hostname}">3</a>' in page and f'?host={b.hostname}">2</a>' in page
+    assert "host's share $5,495" in page
+    host_page = as_viewer.get(f"/hosts/{a.pk}/").context["recs"]
+    assert len(host_page) == fleet_rows["chat-0"].all_recs
+    cpu_row = fleet_rows["cpu-0"]
+    assert cpu_row.all_recs == 1 and cpu_row.saving_share_usd_month == 300.0  # the count with its saving
+    assert "host's share $300" in as_viewer.get("/?q=cpu-0").content.decode()
+
+
 def test_the_deployments_list_adds_the_advice_outside_the_plan_and_sums_to_the_fleet_total(as_viewer):
     _chat()  # a plan of 10,950 and a host_rightsize of 40
     small = recs.host("small-0", "small", gpus=1, usd_month=800.0)
@@ -98,3 +118,13 @@ def test_the_deployments_list_adds_the_advice_outside_the_plan_and_sums_to_the_f
     assert total["saving_usd_month"] == 10990.0 + 800.0 == as_viewer.get("/").context["totals"].saving_usd_month
     page = resp.content.decode()
     assert "Other advice / month" in page and 'id="deployments-total"' in page and "$11,790" in page
+
+
+def test_a_host_page_counts_its_open_recs_as_the_fleet_does(as_viewer):
+    a, _ = _chat()
+    row = next(r for r in as_viewer.get("/").context["page"] if r.host.pk == a.pk)
+    resp = as_viewer.get(f"/hosts/{a.pk}/")
+    assert resp.context["row"].all_recs == row.all_recs == 3
+    page = resp.content.decode()
+    assert "3 open: 1 about this host or its GPUs, 2 of its deployment" in page
+    assert "this host's share of the saving $5,495/month (of its deployment's $10,990)" in page

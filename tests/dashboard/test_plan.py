@@ -81,3 +81,57 @@ def test_the_recommendations_list_total_is_capped_per_deployment(as_viewer):
     assert page.context["totals"]["usd"] == 10950.0 + 800.0 and page.context["totals"]["capped"]
     assert "(capped at what it costs)" in page.content.decode()
     assert plan.capped_total(page.context["recs"]) == (11750.0, True)
+
+
+def _servers(h, n: int, gpus_each: int) -> None:
+    from telemetry.models import InferenceServer
+
+    gpus = list(h.gpus.order_by("index"))
+    for i in range(n):
+        s = InferenceServer.objects.create(host=h, server_id=f"vllm:{8000 + i}", kind="vllm", model="llama")
+        s.gpus.set(gpus[i * gpus_each : (i + 1) * gpus_each])
+
+
+def test_the_replica_header_counts_replicas_as_the_plan_does(as_viewer):
+    two = recs.host("small-0", "two-replica-small", gpus=2, usd_month=1139.0)
+    _servers(two, 2, 1)
+    resp = as_viewer.get("/deployments/two-replica-small/")
+    page = resp.content.decode()
+    assert resp.context["replicas"] == 2 and "<b>2 replicas</b>" in page and "on 1 host ·" in page
+    assert "1replicas" not in page
+    one = recs.host("chat-0", "chat", gpus=1, usd_month=730.0)
+    _servers(one, 1, 1)
+    assert "<b>1 replica</b>" in as_viewer.get("/deployments/chat/").content.decode()
+    recs.host("bare-0", "bare", gpus=2, usd_month=100.0)  # no server: its hosts with GPUs
+    recs.host("bare-1", "bare", gpus=1, usd_month=100.0)
+    assert as_viewer.get("/deployments/bare/").context["replicas"] == 2
+    recs.host("cpu-0", "cpu", usd_month=100.0)  # no GPU at all: its hosts
+    assert as_viewer.get("/deployments/cpu/").context["replicas"] == 1
+
+
+def test_each_step_says_why_and_a_release_shows_no_price(as_viewer):
+    recs.host("idle-0", "idle-gpu", gpus=1, usd_month=1788.5)
+    today = recs.config("A100 80GB", 1, 1, "bf16", 1788.5, 90.0, price_basis="catalog A100 80GB $2.45/GPU-h")
+    gone = {**recs.config("A100 80GB", 1, 0, "bf16", 0.0, 0.0), "gpus": 0.0, "summary": "nothing (released)"}
+    gone["price_basis"] = "catalog A100 80GB $2.45/GPU-h"
+    recs.rec("idle", "idle-gpu", 1, today, gone, reason="need 15.2 GiB (weights + KV cache); 20% slower per token")
+    page = as_viewer.get("/deployments/idle-gpu/").content.decode()
+    assert "Why: need 15.2 GiB (weights + KV cache); 20% slower per token" in page
+    step = page[page.index('id="step-1"') : page.index('id="plan-total"')]
+    assert "nothing (released)" in step and "$2.45/GPU-h" not in step and "$0.00/month" in step
+    assert "$2.45/GPU-h" in page[: page.index('id="step-1"')]  # today keeps its price
+
+
+def test_a_deployment_without_a_plan_says_why(as_viewer):
+    hot = recs.host("hot-0", "saturated", gpus=1, usd_month=3474.8)
+    recs.rec("saturation", "saturated", target_host=hot, title="add a replica")
+    page = as_viewer.get("/deployments/saturated/").content.decode()
+    assert "users are waiting (see below); sizing waits until that is fixed" in page
+    assert "nothing to change" not in page
+    slow = recs.host("batch-0", "batching-limited", gpus=1, usd_month=1788.5)
+    recs.rec("batching", "batching-limited", target_host=slow, target_key="server:batch-0:vllm")
+    page = as_viewer.get("/deployments/batching-limited/").content.decode()
+    assert "sizing waits on the batching change below" in page and "nothing to change" not in page
+    recs.host("calm-0", "calm", gpus=1, usd_month=100.0)
+    page = as_viewer.get("/deployments/calm/").content.decode()
+    assert "No plan: nothing to change in this deployment's GPUs right now." in page
