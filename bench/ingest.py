@@ -281,6 +281,7 @@ def main() -> None:
         "DATABASE_URL": args.database_url,
         "RIGHTSIZER_VAR_DIR": str(ROOT / "var" / "bench"),
         "RIGHTSIZER_LOG_LEVEL": "WARNING",
+        "RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR": "0",  # the whole simulated fleet registers at once
     }
     try:
         import redis

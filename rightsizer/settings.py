@@ -215,6 +215,8 @@ INGEST_MAX_AGE_DAYS = env_float("RIGHTSIZER_INGEST_MAX_AGE_DAYS", 30.0, minimum=
 INGEST_MAX_FUTURE_S = env_float("RIGHTSIZER_INGEST_MAX_FUTURE_S", 300.0, minimum=0.0)
 # Pushes per minute allowed for one (agent token, host); 0 turns the limit off.
 INGEST_RATE_LIMIT_PER_MIN = env_int("RIGHTSIZER_INGEST_RATE_LIMIT_PER_MIN", 120, minimum=0)
+# New hosts one agent token may register in an hour (telemetry.ratelimit_hosts); 0 turns the limit off.
+INGEST_NEW_HOSTS_PER_HOUR = env_int("RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR", 1000, minimum=0)
 # Host.last_seen and AgentToken.last_used_at are written at most this often.
 # A host not heard from for this long shows as offline.
 HOST_OFFLINE_AFTER_S = env_int("RIGHTSIZER_HOST_OFFLINE_AFTER_S", 300, minimum=30)

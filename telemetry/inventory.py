@@ -10,12 +10,17 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
+from telemetry import identity
 from telemetry.deployment import deployment_name
+from telemetry.errors import ApiError
 from telemetry.models import Gpu, Host, InferenceServer
+from telemetry.ratelimit_hosts import check_new_host
 from telemetry.schema import IngestBatch
 
 log = logging.getLogger(__name__)
@@ -49,7 +54,7 @@ def sync_inventory(batch: IngestBatch, token_id: int, digest: str, now: datetime
         host.inventory_hash = digest
         host.inventory_ids = {"gpus": gpu_ids, "servers": server_ids}
         host.gpu_processes = [p.model_dump() for p in batch.processes]
-        host.save(update_fields=["deployment", "inventory_hash", "inventory_ids", "gpu_processes"])
+        host.save(update_fields=["deployment", "inventory_hash", "inventory_ids", "gpu_processes", *IDENTITY_FIELDS])
     return InventoryIds(host.pk, gpu_ids, server_ids)
 
 
@@ -66,14 +71,18 @@ def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
         "agent_token_id": token_id,
         "last_seen": now,
     }
-    # get_or_create re-reads after losing an insert race to a concurrent first push.
-    host, created = Host.objects.get_or_create(
-        machine_id=info.machine_id, defaults={**fields, "first_seen": now, "last_seen": now}
-    )
-    host = Host.objects.select_for_update().get(machine_id=info.machine_id)
-    if created:
-        log.info("event=host_registered host=%s machine_id=%s", info.hostname, info.machine_id)
-        return host
+    host = Host.objects.select_for_update().filter(machine_id=info.machine_id).first()
+    if host is None:
+        check_new_host(token_id, settings.INGEST_NEW_HOSTS_PER_HOUR, now)
+        # get_or_create re-reads after losing an insert race to a concurrent first push.
+        host, created = Host.objects.get_or_create(
+            machine_id=info.machine_id, defaults={**fields, "first_seen": now, "last_seen": now}
+        )
+        host = Host.objects.select_for_update().get(machine_id=info.machine_id)
+        if created:
+            log.info("event=host_registered host=%s machine_id=%s", info.hostname, info.machine_id)
+            return host
+    _watch_identity(host, batch, now)
     if host.hostname != info.hostname:
         log.info("event=host_renamed machine_id=%s old=%s new=%s", info.machine_id, host.hostname, info.hostname)
     changed = [name for name, value in fields.items() if getattr(host, name) != value]
@@ -82,6 +91,38 @@ def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
     if changed:
         host.save(update_fields=changed)
     return host
+
+
+IDENTITY_FIELDS = ["identity_history", "identity_conflict_at", "identity_conflict_hostnames"]
+
+
+def _watch_identity(host: Host, batch: IngestBatch, now: datetime) -> None:
+    """Note two agents taking turns on this machine id (telemetry.identity); saved with the inventory."""
+    before = identity.Identity.of(host.hostname, (host.inventory_ids or {}).get("gpus", {}))
+    current = identity.Identity.of(batch.host.hostname, (g.uuid for g in batch.gpus))
+    host.identity_history, hostnames = identity.step(host.identity_history or [], before, current, now.timestamp())
+    if not hostnames:
+        return
+    last = host.identity_conflict_at
+    if last is not None and now - last < timedelta(seconds=identity.SHOWN_S):
+        hostnames = sorted(set(host.identity_conflict_hostnames or []) | set(hostnames))[: identity.MAX_HOSTNAMES]
+    host.identity_conflict_at, host.identity_conflict_hostnames = now, hostnames
+    if _first_in_window(host.machine_id, now):
+        log.warning(
+            "event=machine_id_conflict machine_id=%s hostnames=%s: two agents push with one machine id; "
+            "set RIGHTSIZER_HOST_ID on the cloned hosts",
+            host.machine_id,
+            ",".join(hostnames),
+        )
+
+
+def _first_in_window(machine_id: str, now: datetime) -> bool:
+    digest = hashlib.blake2b(machine_id.encode(), digest_size=8).hexdigest()
+    key = f"machine-id-conflict-logged:{digest}:{int(now.timestamp() // identity.WINDOW_S)}"
+    try:
+        return cache.add(key, 1, timeout=identity.WINDOW_S + 60)
+    except Exception:  # noqa: BLE001 - the cache (Redis) is down: a log line too many beats none
+        return True
 
 
 def _set_deployment(host: Host, batch: IngestBatch) -> None:
@@ -95,6 +136,7 @@ def _set_deployment(host: Host, batch: IngestBatch) -> None:
 def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:
     listed = {g.uuid: g for g in batch.gpus}
     existing = {g.uuid: g for g in Gpu.objects.select_for_update().filter(uuid__in=listed)}
+    _refuse_claimed_gpus(host, batch, existing, now)
     ids: dict[str, int] = {}
     for uuid, info in listed.items():
         fields = {
@@ -111,6 +153,7 @@ def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:
             log.info("event=gpu_added host=%s gpu=%s name=%s", host.hostname, uuid, info.name)
         else:
             if gpu.host_id != host.pk:
+                # _refuse_claimed_gpus let it through: its old host dropped it or went silent.
                 log.info("event=gpu_moved gpu=%s from_host_id=%s to=%s", uuid, gpu.host_id, host.hostname)
                 # The old host's next push must re-sync: its cached ids list this GPU.
                 Host.objects.filter(pk=gpu.host_id).update(inventory_hash="")
@@ -124,6 +167,42 @@ def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:
     if n := gone.update(active=False):
         log.info("event=gpus_removed host=%s count=%d", host.hostname, n)
     return ids
+
+
+def _refuse_claimed_gpus(host: Host, batch: IngestBatch, existing: dict[str, Gpu], now: datetime) -> None:
+    """A 422 for GPU uuids another host still lists and still pushes from.
+
+    A GPU really moved has left its old host's inventory (its next push drops it) or its
+    old host went offline (RIGHTSIZER_HOST_OFFLINE_AFTER_S); two hosts reporting one uuid
+    at once means one of them is wrong, and its samples must not land on the other's GPU.
+    """
+    other_ids = {g.host_id for g in existing.values() if g.host_id != host.pk and g.active}
+    if not other_ids:
+        return
+    online_since = now - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
+    holders = {
+        h.pk: h
+        for h in Host.objects.filter(pk__in=other_ids, last_seen__gte=online_since).only("hostname", "machine_id")
+    }
+    errors = []
+    for i, info in enumerate(batch.gpus):
+        gpu = existing.get(info.uuid)
+        holder = holders.get(gpu.host_id) if gpu is not None and gpu.active else None
+        if holder is not None and holder.pk != host.pk:
+            message = (
+                f"GPU {info.uuid!r} belongs to host {holder.hostname!r} (machine id {holder.machine_id!r}), "
+                "which still reports it"
+            )
+            errors.append({"path": f"gpus.{i}.uuid", "message": message, "type": "gpu_claimed"})
+    if errors:
+        raise ApiError(
+            422,
+            "gpu_claimed",
+            f"{len(errors)} GPU{'s' if len(errors) != 1 else ''} in this batch another active host reports, so "
+            "nothing was stored; see 'errors'. A GPU that really moved is accepted once its old host pushes "
+            f"without it, or has been silent for {settings.HOST_OFFLINE_AFTER_S} s (RIGHTSIZER_HOST_OFFLINE_AFTER_S).",
+            errors=errors,
+        )
 
 
 def _sync_servers(host: Host, batch: IngestBatch, gpu_ids: dict[str, int], now: datetime) -> dict[str, int]:

@@ -5,8 +5,12 @@ Upserted from every ingest payload (telemetry.inventory); samples point here.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.utils import timezone
+
+from telemetry.identity import SHOWN_S as IDENTITY_CONFLICT_SHOWN_S
 
 SERVER_KINDS = ["vllm", "tgi", "triton", "sglang", "torchserve", "other"]
 
@@ -41,12 +45,24 @@ class Host(models.Model):
     agent_token = models.ForeignKey(
         "telemetry.AgentToken", null=True, blank=True, on_delete=models.SET_NULL, editable=False
     )
+    # Two agents pushing one machine id (telemetry.identity): the identities this host
+    # recently left, and when and under which hostnames it last came back to one.
+    identity_history = models.JSONField(default=list, blank=True, editable=False)
+    identity_conflict_at = models.DateTimeField(null=True, blank=True, editable=False)
+    identity_conflict_hostnames = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["hostname"]
+        # The new-host limit counts a token's hosts of the last hour (telemetry.ratelimit_hosts).
+        indexes = [models.Index(fields=["agent_token", "first_seen"], name="host_token_first_seen")]
 
     def __str__(self) -> str:
         return self.hostname
+
+    def identity_conflict_shown(self) -> bool:
+        """Whether the host page warns of two agents on this machine id: until a day after the last sign."""
+        at = self.identity_conflict_at
+        return at is not None and timezone.now() - at < timedelta(seconds=IDENTITY_CONFLICT_SHOWN_S)
 
 
 class Gpu(models.Model):

@@ -56,7 +56,7 @@ def test_hosts_cost_the_same_queries_for_any_number_of_hosts(client, fleet, view
     with CaptureQueriesContext(connection) as three:
         client.get("/api/v1/hosts")
     for i in range(3, 8):
-        post(client, agent_token[1], batch(machine_id=f"m{i}", hostname=f"node-{i}"))
+        post(client, agent_token[1], batch(machine_id=f"m{i}", hostname=f"node-{i}", gpus=[gpu_info(f"GPU-m{i}")]))
     with CaptureQueriesContext(connection) as eight:
         assert client.get("/api/v1/hosts").json()["count"] == 8
     assert len(eight) == len(three)

@@ -173,7 +173,8 @@ def test_over_the_rate_limit_is_429_with_retry_after(client, agent_token, settin
     assert 1 <= int(resp["Retry-After"]) <= 60
     assert HostSample.objects.count() == 2
     # Another host on the same token has its own allowance.
-    assert post(client, raw, batch(machine_id="other", n_samples=1)).status_code == 202
+    other = batch(machine_id="other", n_samples=1, gpus=[gpu_info("GPU-other")])
+    assert post(client, raw, other).status_code == 202
 
 
 def test_revoked_token_row_is_untouched_by_refusals(client, agent_token):

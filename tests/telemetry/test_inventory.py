@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from telemetry.models import Gpu, GpuSample, Host, InferenceServer
 from tests.batches import batch, gpu_info, post, server_info
@@ -38,7 +40,8 @@ def test_a_gpu_that_moved_to_another_host_follows_it(client, agent_token):
     raw = agent_token[1]
     push(client, raw, machine_id="m-a", hostname="a", gpus=[gpu_info("GPU-x"), gpu_info("GPU-y", 1)])
     push(client, raw, machine_id="m-b", hostname="b", gpus=[gpu_info("GPU-z")])
-    # GPU-y is pulled from host a and installed in host b.
+    # GPU-y is pulled from host a (powered off meanwhile: silent) and installed in host b.
+    Host.objects.filter(machine_id="m-a").update(last_seen=timezone.now() - timedelta(hours=1))
     push(client, raw, machine_id="m-b", hostname="b", gpus=[gpu_info("GPU-z"), gpu_info("GPU-y", 1)])
     gpu = Gpu.objects.get(uuid="GPU-y")
     assert gpu.host.machine_id == "m-b" and gpu.active
