@@ -1,7 +1,7 @@
-"""The Content-Security-Policy: sent on every page, nothing inline in the templates, and the pages obey it.
+"""The Content-Security-Policy: sent on every page, and nothing inline in the templates that it would refuse.
 
-The browser checks reuse tests/browser's fixtures, whose `page` fails a test on any console
-error, and Chromium reports every refused script or style there.
+That the pages obey it in a browser is tests/browser's: its `page` fixture fails a test on any
+console error, and Chromium reports every refused script or style there.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 
 from telemetry.models import Host
-from tests.browser.conftest import browser_fleet, chromium, login, page  # noqa: F401 (fixtures)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "dashboard" / "templates"
 
@@ -42,20 +40,3 @@ def test_templates_hold_no_inline_script_style_attribute_or_event_handler():
         assert not re.search(r"\son[a-z]+\s*=", text), f"{path}: an inline event handler (use a script file)"
         for tag in re.findall(r"<script\b[^>]*>", text):
             assert "src=" in tag or 'type="application/json"' in tag, f"{path}: inline script {tag}"
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("catalog")
-def test_the_chart_pages_the_admin_and_the_api_docs_obey_the_policy(page, browser_fleet, admin):  # noqa: F811
-    login(page, "admin", "admin-pass-123", "/")
-    bars = page.locator("#hosts .bar span")
-    assert bars.count() > 0
-    assert all(b.evaluate("(el) => el.getBoundingClientRect().width") > 0 for b in bars.all())  # app.js sized them
-    host = Host.objects.get(hostname__startswith="sim-oversized")
-    page.goto(f"/hosts/{host.pk}/")
-    expect(page.locator("#server-charts canvas").first).to_be_visible()
-    for url in ["/settings/", "/admin/", "/admin/telemetry/agenttoken/", "/admin/auth/user/add/", "/api/v1/docs"]:
-        page.goto(url)
-        page.wait_for_load_state("networkidle")
-    expect(page.locator("#swagger-ui")).to_contain_text("Rightsizer API")
-    # the page fixture fails the test if any of them logged a refused script or style
