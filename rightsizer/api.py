@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI
 
@@ -58,4 +59,24 @@ def internal_error(request: HttpRequest, exc: Exception) -> JsonResponse:
     )
 
 
+def database_unavailable(request: HttpRequest, exc: Exception) -> JsonResponse:
+    """The database went away mid-request (restart, failover, a dropped connection): retry soon.
+
+    An ingest batch is stored in one statement, so it was stored whole or not at all."""
+    log.warning("event=api_database_unavailable method=%s path=%s error=%s", request.method, request.path,
+                type(exc).__name__)  # fmt: skip
+    response = JsonResponse(
+        {
+            "error": "unavailable",
+            "message": "The database is unavailable: retry in a few seconds "
+            "(an ingest batch is stored whole or not at all, and a retried one stores nothing twice).",
+        },
+        status=503,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
 api.add_exception_handler(Exception, internal_error)
+api.add_exception_handler(OperationalError, database_unavailable)
+api.add_exception_handler(InterfaceError, database_unavailable)
