@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-ingest bench-agent bench-dashboard clean
+.PHONY: run test lint bench-ingest bench-agent bench-dashboard bench-soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-agent: $(VENV)/.installed
 
 bench-dashboard: $(VENV)/.installed
 	$(BIN)/python bench/dashboard.py $(BENCH_ARGS)
+
+bench-soak: $(VENV)/.installed
+	$(BIN)/python bench/soak.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
