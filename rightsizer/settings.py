@@ -107,6 +107,13 @@ TEMPLATES = [
 
 # --- Database: PostgreSQL for production, SQLite under var/ as the embedded default.
 DATABASE_URL = env_str("DATABASE_URL")
+SQLITE_OPTIONS = {
+    # WAL lets the web server read while the worker writes; IMMEDIATE takes the write lock up
+    # front instead of failing on upgrade; the busy timeout waits for it instead of "locked".
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -115,18 +122,17 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # A sqlite:// URL gets the embedded default's setup too (two first pushes at once were a 500).
+        DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "rightsizer.sqlite3",
-            "OPTIONS": {
-                # WAL lets the web server read while the worker writes; IMMEDIATE
-                # takes the write lock up front instead of failing on upgrade.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
             # A file, not Django's shared-cache in-memory default, whose table
             # locks ignore the busy timeout and fail concurrent-ingest tests.
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},

@@ -64,3 +64,17 @@ def test_celery_settings_are_json_only_with_time_limits():
 def test_ci_runs_on_postgresql_and_redis():
     assert connection.vendor == "postgresql", "CI must set DATABASE_URL to PostgreSQL"
     assert settings.REDIS_URL, "CI must set REDIS_URL"
+
+
+def test_a_sqlite_database_url_gets_the_embedded_defaults_locking(tmp_path):
+    """Two first pushes at once were a 500 "database is locked" with sqlite:// (no WAL, no IMMEDIATE, no timeout)."""
+    code = (
+        "from django.db import connection as c; from django.conf import settings as s; "
+        "cur = c.cursor(); cur.execute('PRAGMA journal_mode'); mode = cur.fetchone()[0]; "
+        "cur.execute('PRAGMA busy_timeout'); busy = cur.fetchone()[0]; "
+        "print(mode, busy, s.DATABASES['default']['OPTIONS']['transaction_mode'])"
+    )
+    url = f"sqlite:///{tmp_path / 'url.sqlite3'}"
+    result = run_manage("shell", "-v", "0", "-c", code, RIGHTSIZER_VAR_DIR=str(tmp_path), DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wal", "20000", "IMMEDIATE"]
