@@ -30,7 +30,43 @@ class RightsizerApi(NinjaAPI):
             "scheme": "bearer",
             "description": "An agent token (rsa_…): manage.py create_agent_token NAME.",
         }
+        schemas.update(READ_ERROR_SCHEMAS)
+        for path, operations in schema.get("paths", {}).items():
+            if path.rstrip("/").endswith(READ_PATHS):
+                operations.get("get", {}).setdefault("responses", {}).update(READ_ERRORS)
         return schema
+
+
+# What the read API answers besides 200, in ninja's shape: {"detail": sentence} or {"detail": [errors]}.
+READ_PATHS = ("/hosts", "/recommendations")
+READ_ERROR_SCHEMAS = {
+    "ReadError": {
+        "type": "object",
+        "properties": {"detail": {"type": "string", "description": "what was wrong and what to do"}},
+        "required": ["detail"],
+    },
+    "QueryErrors": {
+        "type": "object",
+        "properties": {"detail": {"type": "array", "items": {"type": "object"}}},
+        "required": ["detail"],
+    },
+}
+
+
+def _ref(name: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+    }
+
+
+READ_ERRORS = {
+    "401": _ref("ReadError", "no token or session, or an unknown or revoked personal API token"),
+    "403": _ref("ReadError", "an agent token: it can only push samples"),
+    "422": _ref("QueryErrors", "a query parameter of the wrong type or value (each error names it)"),
+    "500": _ref("ErrorBody", "an unexpected error, logged by the server"),
+    "503": _ref("ErrorBody", "the database is unavailable: retry in a few seconds"),
+}
 
 
 api = RightsizerApi(

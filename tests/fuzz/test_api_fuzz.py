@@ -35,7 +35,6 @@ import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis import Config
-from schemathesis.openapi.checks import UndefinedStatusCode
 
 from rightsizer.wsgi import application
 from telemetry.models import AgentToken, ApiToken, HostSample
@@ -109,16 +108,6 @@ def plausible(body, now: float | None = None):
 @schema.hook("after_call")
 def count_status(context, case, response) -> None:
     STATUSES[case.path][response.status_code] += 1
-
-
-@schema.hook("filter_failure")
-def known_undocumented_422(context, failure, case, response) -> bool:
-    """Known and reported, let through until the schema lists it: the read API answers a malformed query
-    parameter (`?online=null`, `?status=null`) with ninja's 422 `{"detail": [...]}`, a code its OpenAPI
-    operations do not list (they list 200 only). Nothing else is let through: not another code, not a
-    422 on the ingest, and not a 5xx."""
-    undocumented_422 = isinstance(failure, UndefinedStatusCode) and failure.status_code == 422
-    return not (undocumented_422 and case.method.upper() == "GET" and case.path != INGEST)
 
 
 @pytest.fixture

@@ -36,3 +36,13 @@ def test_docs_page_loads_its_assets_from_this_server(client):
     assert "cdn" not in html.lower()
     asset = client.get("/static/ninja/swagger-ui-bundle.js")
     assert asset.status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_read_api_lists_its_error_answers(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    for path in ("/api/v1/hosts", "/api/v1/recommendations"):
+        responses = schema["paths"][path]["get"]["responses"]
+        assert {"200", "401", "403", "422"} <= set(responses), (path, sorted(responses))
+    unknown = client.get("/api/v1/hosts", HTTP_AUTHORIZATION="Bearer rsp_nope")
+    assert unknown.status_code == 401 and "create_api_token" in unknown.json()["detail"]
