@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 
 import pytest
@@ -65,6 +66,13 @@ def catalog(transactional_db) -> None:
 
     if not GpuType.objects.exists():
         importlib.import_module("recommender.migrations.0002_catalog").load(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _log_at_info(caplog):
+    """Every test sees INFO records: an in-process Celery worker (test_end_to_end) raises the root
+    logger's level for the rest of the session, which hid the log lines later tests assert on."""
+    caplog.set_level(logging.INFO)
 
 
 @pytest.fixture(autouse=True)
