@@ -69,10 +69,15 @@ def catalog(transactional_db) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _log_at_info(caplog):
-    """Every test sees INFO records: an in-process Celery worker (test_end_to_end) raises the root
-    logger's level for the rest of the session, which hid the log lines later tests assert on."""
-    caplog.set_level(logging.INFO)
+def _log_at_info():
+    """Every test sees INFO records: an earlier in-process component (a Celery worker, a server) can
+    raise the root logger's level for the rest of the session, which hid the lines later tests assert on."""
+    root = logging.getLogger()
+    level = root.level
+    if level > logging.INFO:
+        root.setLevel(logging.INFO)
+    yield
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
