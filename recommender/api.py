@@ -10,10 +10,10 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from accounts.readauth import READ_AUTH
 from recommender.models import Recommendation
 from recommender.models.recommendation import KINDS
 from telemetry.models import Host
-from telemetry.readauth import READ_AUTH
 
 router = Router(tags=["read"], auth=READ_AUTH)
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "ninja",  # serves its bundled Swagger UI files, so the API docs need no CDN
     "csp",  # the Content-Security-Policy header
     "axes",  # login throttling: failed logins by (username, address), then a cool-off
+    "accounts",
     "telemetry",
     "recommender",
     "alerts",

@@ -7,9 +7,8 @@ from datetime import datetime
 
 from django.http import HttpRequest
 
+from accounts.models import TOKEN_PREFIX, AgentToken, hash_token
 from telemetry.errors import ApiError
-from telemetry.models import AgentToken
-from telemetry.models.tokens import TOKEN_PREFIX, hash_token
 from telemetry.sql import fetch_row
 
 

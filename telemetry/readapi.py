@@ -10,8 +10,8 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from accounts.readauth import READ_AUTH
 from telemetry.models import Gpu, Host, InferenceServer
-from telemetry.readauth import READ_AUTH
 
 router = Router(tags=["read"], auth=READ_AUTH)
 

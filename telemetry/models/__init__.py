@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+# The token models live in accounts; the ingest path reads the agent's from here too.
+from accounts.models import AgentToken, ApiToken
 from telemetry.models.inventory import Gpu, Host, InferenceServer
 from telemetry.models.rollups import GpuRollup, HostRollup, RollupCursor, ServerRollup
 from telemetry.models.samples import GpuSample, HostSample, ServerSample
-from telemetry.models.tokens import AgentToken, ApiToken
 
 __all__ = [
     "AgentToken", "ApiToken", "Gpu", "GpuRollup", "GpuSample", "Host", "HostRollup", "HostSample", "InferenceServer",

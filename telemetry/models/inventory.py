@@ -43,7 +43,7 @@ class Host(models.Model):
     # rollup task re-rolls this host from there and clears it.
     rollup_dirty_from = models.DateTimeField(null=True, blank=True, editable=False)
     agent_token = models.ForeignKey(
-        "telemetry.AgentToken", null=True, blank=True, on_delete=models.SET_NULL, editable=False
+        "accounts.AgentToken", null=True, blank=True, on_delete=models.SET_NULL, editable=False
     )
     # Two agents pushing one machine id (telemetry.identity): the identities this host
     # recently left, and when and under which hostnames it last came back to one.

@@ -9,9 +9,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from accounts.models import AgentToken, hash_token
 from recommender.models import Recommendation
-from telemetry.models import AgentToken, Host
-from telemetry.models.tokens import hash_token
+from telemetry.models import Host
 from tests.batches import batch
 from tests.browser.conftest import login, painted_pixels, shot
 

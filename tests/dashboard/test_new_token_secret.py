@@ -10,9 +10,8 @@ import time_machine
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from accounts.models import AgentToken, ApiToken, hash_token
 from dashboard.views.settings import NEW_TOKEN_SHOWN_WITHIN_S
-from telemetry.models import AgentToken, ApiToken
-from telemetry.models.tokens import hash_token
 
 pytestmark = pytest.mark.django_db
 

@@ -32,3 +32,4 @@ class Command(BaseCommand):
         User.objects.create_user(username, email, password, is_staff=role == "admin")
         shown = password if generated else "(the value of RIGHTSIZER_USER_PASSWORD)"
         self.stdout.write(f"Created {role} account: username {username}  password {shown}")
+        self.stdout.write(f"A lost password is reset with: manage.py changepassword {username}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from telemetry.models import AgentToken
+from accounts.models import AgentToken
 
 
 class Command(BaseCommand):

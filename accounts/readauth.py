@@ -9,8 +9,7 @@ from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from telemetry.models import ApiToken
-from telemetry.models.tokens import API_TOKEN_PREFIX, TOKEN_PREFIX, hash_token
+from accounts.models import API_TOKEN_PREFIX, TOKEN_PREFIX, ApiToken, hash_token
 
 
 class PersonalToken(HttpBearer):

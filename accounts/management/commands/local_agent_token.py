@@ -3,8 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from telemetry.models import AgentToken
-from telemetry.models.tokens import hash_token
+from accounts.models import AgentToken, hash_token
 
 NAME = "local agent (make run)"
 

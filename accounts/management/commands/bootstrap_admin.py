@@ -28,4 +28,7 @@ class Command(BaseCommand):
         shown = password if generated else "(the value of RIGHTSIZER_ADMIN_PASSWORD)"
         self.stdout.write(f"Created admin account: username {username}  password {shown}")
         if generated:
-            self.stdout.write("This password is shown only once. Change it under /admin/ once logged in.")
+            self.stdout.write(
+                "This password is shown only once. Change it under /admin/ once logged in; "
+                f"if it is lost: manage.py changepassword {username}"
+            )

@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from telemetry.models import AgentToken, Host
-from telemetry.models.tokens import hash_token
+from accounts.models import AgentToken, hash_token
+from telemetry.models import Host
 from tests.batches import batch, post
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_revoke_agent_token_by_prefix(client):
 
 def test_token_created_in_the_admin_works_end_to_end(client, admin):
     client.force_login(admin)
-    resp = client.post("/admin/telemetry/agenttoken/add/", {"name": "from admin"}, follow=True)
+    resp = client.post("/admin/accounts/agenttoken/add/", {"name": "from admin"}, follow=True)
     assert resp.status_code == 200
     shown = [str(m) for m in resp.context["messages"]]
     raw = re.search(r"rsa_[A-Za-z0-9_-]+", " ".join(shown)).group(0)
@@ -61,7 +61,7 @@ def test_token_created_in_the_admin_works_end_to_end(client, admin):
     assert Host.objects.get().agent_token == token
     # Its change page never shows the secret again.
     client.force_login(admin)
-    page = client.get(f"/admin/telemetry/agenttoken/{token.pk}/change/").content.decode()
+    page = client.get(f"/admin/accounts/agenttoken/{token.pk}/change/").content.decode()
     assert raw not in page and token.prefix in page
 
 
@@ -69,7 +69,7 @@ def test_revoke_action_in_the_admin(client, admin):
     token, raw = AgentToken.issue("to revoke")
     client.force_login(admin)
     resp = client.post(
-        "/admin/telemetry/agenttoken/",
+        "/admin/accounts/agenttoken/",
         {"action": "revoke", "_selected_action": [token.pk]},
         follow=True,
     )
