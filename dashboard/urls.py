@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard.views import fleet, health, hosts, planner, recommendations, settings
+from dashboard.views import alerts, fleet, health, hosts, planner, recommendations, settings
 
 app_name = "dashboard"
 urlpatterns = [
@@ -34,4 +34,11 @@ urlpatterns = [
     path("settings/thresholds", settings.thresholds_save, name="thresholds"),
     path("settings/thresholds/<int:pk>/delete", settings.thresholds_delete, name="thresholds-delete"),
     path("analysis/run", settings.reanalyse, name="reanalyse"),
+    path("alerts/", alerts.history, name="alerts"),
+    path("settings/channels", alerts.channel_create, name="channel-create"),
+    path("settings/channels/<int:pk>/test", alerts.channel_test, name="channel-test"),
+    path("settings/channels/<int:pk>/toggle", alerts.channel_toggle, name="channel-toggle"),
+    path("settings/channels/<int:pk>/delete", alerts.channel_delete, name="channel-delete"),
+    path("deployments/<path:name>/budget", alerts.budget_save, name="budget"),
+    path("deployments/<path:name>/budget/delete", alerts.budget_delete, name="budget-delete"),
 ]

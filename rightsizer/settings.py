@@ -299,6 +299,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 450},
     },
+    # Alerts: hosts offline and back, users waiting (the 5-minute rollups), new and grown savings, budgets.
+    "alerts-watch": {
+        "task": "alerts.tasks.watch_fleet",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 90},
+    },
+    # The weekly digest, for those who want one mail, not twenty.
+    "alerts-weekly-digest": {
+        "task": "alerts.tasks.weekly_digest",
+        "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
+        "options": {"expires": 36 * 3600},
+    },
     # Prune raw samples, 5-minute and hourly rollups past their retention; daily, off the hour.
     "apply-retention": {
         "task": "telemetry.tasks.apply_retention",
@@ -306,6 +318,27 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 36 * 3600},  # 1.5 days
     },
 }
+
+# --- Alerts (alerts/, README "Alerts"). Mail goes through Django's email framework: SMTP when
+# RIGHTSIZER_SMTP_HOST is set, else the console backend (the embedded default prints mails to the log).
+EMAIL_HOST = env_str("RIGHTSIZER_SMTP_HOST")
+EMAIL_BACKEND = env_str("RIGHTSIZER_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("RIGHTSIZER_SMTP_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("RIGHTSIZER_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("RIGHTSIZER_SMTP_PASSWORD")  # or RIGHTSIZER_SMTP_PASSWORD_FILE
+EMAIL_USE_TLS = env_bool("RIGHTSIZER_SMTP_STARTTLS", True)
+EMAIL_USE_SSL = env_bool("RIGHTSIZER_SMTP_SSL", False)
+DEFAULT_FROM_EMAIL = env_str("RIGHTSIZER_ALERTS_FROM", "rightsizer@localhost")
+# Webhook and Slack URLs resolving to loopback, link-local or private addresses are refused unless this is on.
+ALERTS_ALLOW_PRIVATE_URLS = env_bool("RIGHTSIZER_ALERTS_ALLOW_PRIVATE_URLS", False)
+ALERTS_TIMEOUT_S = env_float("RIGHTSIZER_ALERTS_TIMEOUT_S", 10.0, minimum=0.1)  # one whole request, or one mail
+ALERTS_MAX_ATTEMPTS = env_int("RIGHTSIZER_ALERTS_MAX_ATTEMPTS", 6, minimum=1)
+ALERTS_BACKOFF_S = env_float("RIGHTSIZER_ALERTS_BACKOFF_S", 30.0, minimum=0.0)  # 30 s, 1, 2, 4, 8 min
+# A host's offline/back alerts: one pair per window, then one summary of the rest; users-waiting alerts:
+# one per server per window.
+ALERTS_FLAP_WINDOW_S = env_int("RIGHTSIZER_ALERTS_FLAP_WINDOW_S", 3600, minimum=60)
 
 LOG_LEVEL = env_str("RIGHTSIZER_LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -11,7 +11,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from dashboard import fleet, plan, series, timerange
-from dashboard.access import json_viewer_required, viewer_required
+from dashboard.access import is_admin, json_viewer_required, viewer_required
+from dashboard.views import alerts
 from recommender.savings import HOURS_PER_MONTH
 from telemetry.models import AgentToken, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
@@ -115,6 +116,7 @@ def deployment(request: HttpRequest, name: str) -> HttpResponse:
         "gpus": sum(r.summary.gpu_count for r in rows if r.summary),
         "usd_month": sum((r.summary.usd_month or 0.0) for r in rows if r.summary),
         "servers": sorted({f"{kind} · {model or 'unknown model'}" for kind, model, _ in servers}),
+        "user_is_admin": is_admin(request.user), **alerts.budget_context(name),
     }  # fmt: skip
     return render(request, "dashboard/deployment.html", context)
 

@@ -23,6 +23,7 @@ from kombu.exceptions import OperationalError
 
 from dashboard.access import admin_required, is_admin, viewer_required
 from dashboard.forms import GpuPriceForm, HostPriceForm, ThresholdsForm, TokenForm
+from dashboard.views import alerts
 from recommender import tasks
 from recommender.models import DeploymentThresholds, GpuType, HostPrice
 from recommender.thresholds import DEFAULTS
@@ -48,6 +49,7 @@ def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
         "ingest_base": request.build_absolute_uri("/").rstrip("/"),
         "agent_form": TokenForm(prefix="agent"), "api_form": TokenForm(prefix="api"),
         "host_price_form": HostPriceForm(), "thresholds_form": ThresholdsForm(),
+        **alerts.settings_context(),
         **extra,
     }  # fmt: skip
     return render(request, "dashboard/settings.html", context, status=status)

@@ -1,0 +1,247 @@
+"""The minute watcher: turns what the other steps wrote into events (alerts.events), each under a
+dedupe key, so running it twice — or two of it at once — emits nothing twice.
+
+- recommendations and plan steps opened in the last day, and savings that grew materially;
+- users waiting: the latest closed 5-minute rollup of a server shows requests queued (at once,
+  not with the hourly analysis); one event per server per flap window;
+- hosts offline and back, throttled per host: one offline/back pair per flap window, then one
+  summary (host.flapping) when the window ends;
+- budgets: a deployment's month-to-date spend plus forecast passing its budget, once a month;
+- deliveries whose queued task was lost (the broker was down) are queued again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts import budget
+from alerts.emit import emit, enqueue
+from alerts.models import Budget, Delivery, WatchState
+from recommender.lifecycle import material
+from recommender.models import DeploymentThresholds, Recommendation
+from recommender.thresholds import merged, parse
+from telemetry.models import Host, InferenceServer, ServerRollup
+from telemetry.models.rollups import PERIOD_5M
+
+log = logging.getLogger(__name__)
+REC_LOOKBACK = timedelta(days=1)  # older advice is the digest's, not a fresh alert's
+
+
+def run(now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    counts = {"recommendations": recommendations(now), "saturation": saturation(now), "hosts": hosts(now),
+              "budgets": budgets(now), "requeued": requeue(now)}  # fmt: skip
+    if any(counts.values()):
+        log.info("event=alerts_watched %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def _rec_path(rec: Recommendation) -> str:
+    return reverse("dashboard:recommendation", args=[rec.pk])
+
+
+def recommendations(now: datetime) -> int:
+    marks = {s.key: s for s in WatchState.objects.filter(key__startswith="rec:")}
+    cut = now - REC_LOOKBACK
+    fresh = Q(status_changed_at__gte=cut) | Q(status_changed_at__isnull=True, first_seen__gte=cut)
+    recs = Recommendation.objects.filter(fresh | Q(pk__in=_marked_ids(marks)), status=Recommendation.Status.OPEN)
+    return sum(_one_recommendation(rec, marks.get(f"rec:{rec.pk}"), now) for rec in recs)
+
+
+def _marked_ids(marks: dict) -> list[int]:
+    return [int(k.split(":")[1]) for k in marks]
+
+
+def _one_recommendation(rec: Recommendation, mark: WatchState | None, now: datetime) -> int:
+    opened = rec.status_changed_at or rec.first_seen
+    key = f"rec:{rec.pk}:open:{int(opened.timestamp())}"
+    data = {"recommendation_id": rec.pk, "kind": rec.kind, "deployment": rec.deployment, "target": rec.target_label,
+            "action": rec.action, "plan_step": rec.plan_step, "confidence": rec.confidence}  # fmt: skip
+    saving = rec.saving_usd_month
+    if mark is None or mark.value.get("opened") != key:
+        if opened < now - REC_LOOKBACK:
+            return 0
+        kind = "plan_step.new" if rec.plan_step is not None else "recommendation.new"
+        what = f"Plan step {rec.plan_step} for {rec.deployment}" if rec.plan_step is not None else rec.target_label
+        with transaction.atomic():
+            value = {"opened": key, "saving": saving}
+            WatchState.objects.update_or_create(key=f"rec:{rec.pk}", defaults={"value": value, "updated_at": now})
+            sent = emit(kind, key, f"{what}: {rec.title} (${saving:,.0f}/month)", rec.reason, _rec_path(rec), saving,
+                        data)  # fmt: skip
+        return int(sent is not None)
+    before = mark.value.get("saving")
+    if before is None or saving <= before or not material(before, saving):
+        return 0
+    with transaction.atomic():
+        mark.value = {**mark.value, "saving": saving}
+        mark.updated_at = now
+        mark.save()
+        sent = emit("saving.grew", f"rec:{rec.pk}:grew:{before:.0f}->{saving:.0f}",
+                    f"Saving grew to ${saving:,.0f}/month: {rec.title}",
+                    f"{rec.reason}\n\nWas ${before:,.0f}/month when last alerted.", _rec_path(rec), saving,
+                    {**data, "previous_saving_usd_month": before})  # fmt: skip
+    return int(sent is not None)
+
+
+def saturation(now: datetime) -> int:
+    """Servers whose latest closed 5-minute period had requests waiting past the batching_waiting threshold."""
+    base = parse(settings.RECOMMENDER_THRESHOLDS)
+    overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
+    since = now - timedelta(seconds=2 * PERIOD_5M + settings.ROLLUP_GRACE_S)
+    rows = (ServerRollup.objects.filter(period_s=PERIOD_5M, ts__gte=since, waiting_mean__isnull=False)
+            .values("server_id", "ts", "waiting_mean", "kv_cache_pct_mean"))  # fmt: skip
+    servers = {s.pk: s for s in InferenceServer.objects.filter(pk__in={r["server_id"] for r in rows})
+               .select_related("host")}  # fmt: skip
+    window = settings.ALERTS_FLAP_WINDOW_S
+    emitted = 0
+    for r in rows:
+        server = servers.get(r["server_id"])
+        if server is None:
+            continue
+        limit = merged(base, overrides.get(server.host.deployment))["batching_waiting"]
+        if r["waiting_mean"] < limit:
+            continue
+        where = f"{server.server_id} on {server.host.hostname}"
+        text = (f"Requests waited on {where} (deployment {server.host.deployment or '—'}): {r['waiting_mean']:.1f} "
+                f"on average over the 5 minutes from {r['ts']:%H:%M} UTC (threshold {limit:g}).")  # fmt: skip
+        key = f"saturation:{server.pk}:{int(r['ts'].timestamp()) // window}"
+        path = reverse("dashboard:host", args=[server.host_id])
+        data = {"server": server.server_id, "host": server.host.hostname, "deployment": server.host.deployment,
+                "waiting_mean": r["waiting_mean"], "kv_cache_pct_mean": r["kv_cache_pct_mean"],
+                "period_start": r["ts"].isoformat()}  # fmt: skip
+        emitted += emit("saturation", key, f"Users waiting on {where}", text, path, None, data) is not None
+    return emitted
+
+
+def hosts(now: datetime) -> int:
+    offline_after = timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
+    states = {s.key: s for s in WatchState.objects.filter(key__startswith="host:")}
+    emitted = 0
+    for host in Host.objects.filter(last_seen__isnull=False).only("pk", "hostname", "deployment", "last_seen"):
+        offline = now - host.last_seen > offline_after
+        state = states.get(f"host:{host.pk}")
+        with transaction.atomic():
+            emitted += _one_host(host, offline, state, now)
+    return emitted
+
+
+def _one_host(host: Host, offline: bool, state: WatchState | None, now: datetime) -> int:
+    window = settings.ALERTS_FLAP_WINDOW_S
+    if state is None:  # first sight: remember, say nothing
+        value = {"offline": offline, "window": now.timestamp(), "sent": [], "suppressed": 0}
+        WatchState.objects.create(key=f"host:{host.pk}", updated_at=now, value=value)
+        return 0
+    v = dict(state.value)
+    emitted = 0
+    if now.timestamp() - v["window"] >= window:
+        if v["suppressed"]:
+            emitted += _flapping(host, v, now)
+        v.update(window=now.timestamp(), sent=[], suppressed=0)
+    if offline != v["offline"]:
+        v["offline"] = offline
+        kind = "host.offline" if offline else "host.back"
+        # One pair per window: offline first, then back; any further change is counted for the summary.
+        allowed = (offline and not v["sent"]) or (not offline and v["sent"] == ["host.offline"])
+        if allowed:
+            v["sent"] = [*v["sent"], kind]
+            emitted += _host_event(host, kind, now) is not None
+        else:
+            v["suppressed"] += 1
+    if v != state.value:
+        state.value, state.updated_at = v, now
+        state.save()
+    return emitted
+
+
+def _host_event(host: Host, kind: str, now: datetime):
+    seen = host.last_seen
+    path = reverse("dashboard:host", args=[host.pk])
+    data = {"host": host.hostname, "deployment": host.deployment, "last_seen": seen.isoformat()}
+    if kind == "host.offline":
+        silent_min = (now - seen).total_seconds() / 60
+        return emit(kind, f"host:{host.pk}:offline:{int(seen.timestamp())}", f"{host.hostname} stopped reporting",
+                    f"No sample from {host.hostname} for {silent_min:.0f} minutes (last at {seen:%Y-%m-%d %H:%M} UTC). "
+                    "Check the agent (rightsizer-agent check) and the host.", path, None, data)  # fmt: skip
+    return emit(
+        kind,
+        f"host:{host.pk}:back:{int(seen.timestamp())}",
+        f"{host.hostname} reports again",
+        f"{host.hostname} sent samples again (latest at {seen:%Y-%m-%d %H:%M} UTC).",
+        path,
+        None,
+        data,
+    )
+
+
+def _flapping(host: Host, v: dict, now: datetime):
+    n = v["suppressed"]
+    minutes = settings.ALERTS_FLAP_WINDOW_S / 60
+    return emit("host.flapping", f"host:{host.pk}:flapping:{int(v['window'])}", f"{host.hostname} is flapping",
+                f"{host.hostname} went offline or came back {n} more time(s) in {minutes:.0f} minutes; those alerts "
+                f"were held back. It is now {'offline' if v['offline'] else 'reporting'}.",
+                reverse("dashboard:host", args=[host.pk]), None,
+                {"host": host.hostname, "deployment": host.deployment, "changes_held_back": n,
+                 "offline": v["offline"]})  # fmt: skip
+
+
+def budgets(now: datetime) -> int:
+    emitted = 0
+    for b in Budget.objects.all():
+        s = budget.spend(b.deployment, now)
+        if s.forecast_usd <= b.usd_month:
+            continue
+        text = (f"{b.deployment} has cost ${s.month_to_date_usd:,.0f} this month and is on course for "
+                f"${s.forecast_usd:,.0f} by the month's end, over its budget of ${b.usd_month:,.0f}.")  # fmt: skip
+        data = {"deployment": b.deployment, "budget_usd_month": b.usd_month, "month_to_date_usd": s.month_to_date_usd,
+                "forecast_usd": s.forecast_usd, "month": f"{now:%Y-%m}"}  # fmt: skip
+        path = reverse("dashboard:deployment", args=[b.deployment])
+        subject = f"{b.deployment}: forecast ${s.forecast_usd:,.0f} passes its ${b.usd_month:,.0f} budget"
+        emitted += (
+            emit("budget.exceeded", f"budget:{b.deployment}:{now:%Y-%m}", subject, text, path, None, data) is not None
+        )
+    return emitted
+
+
+def requeue(now: datetime) -> int:
+    """Deliveries whose task never ran (the broker was down when they were queued), or whose retry was lost."""
+    late = now - timedelta(minutes=5)
+    stuck = list(Delivery.objects.filter(Q(status=Delivery.Status.PENDING, created_at__lt=late)
+                                         | Q(status=Delivery.Status.RETRYING, next_attempt_at__lt=late))
+                 .values_list("pk", flat=True)[:500])  # fmt: skip
+    enqueue(stuck)
+    return len(stuck)
+
+
+def digest(now: datetime | None = None):
+    """The weekly digest: open savings, the largest five, hosts offline, budgets; one per ISO week."""
+    now = now or timezone.now()
+    year, week, _ = now.isocalendar()
+    open_recs = Recommendation.objects.filter(status=Recommendation.Status.OPEN)
+    total = open_recs.aggregate(s=Sum("saving_usd_month"))["s"] or 0.0
+    top = list(open_recs.order_by("-saving_usd_month")[:5])
+    offline = Host.objects.filter(last_seen__lt=now - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)).count()
+    lines = [f"{open_recs.count()} open recommendation(s), ${total:,.0f}/month in all."]
+    lines += [f"- ${r.saving_usd_month:,.0f}/month: {r.title}" for r in top]
+    lines.append(f"{offline} host(s) not reporting.")
+    for b in Budget.objects.all():
+        s = budget.spend(b.deployment, now)
+        lines.append(f"{b.deployment}: ${s.month_to_date_usd:,.0f} so far, forecast ${s.forecast_usd:,.0f} "
+                     f"of ${b.usd_month:,.0f}.")  # fmt: skip
+    data = {"open_recommendations": open_recs.count(), "open_saving_usd_month": round(total, 2),
+            "hosts_offline": offline, "week": f"{year}-W{week:02d}"}  # fmt: skip
+    return emit(
+        "digest.weekly",
+        f"digest:{year}-W{week:02d}",
+        f"Weekly digest: ${total:,.0f}/month to save",
+        "\n".join(lines),
+        reverse("dashboard:recommendations"),
+        round(total, 2),
+        data,
+    )
