@@ -228,6 +228,13 @@ INGEST_NEW_HOSTS_PER_HOUR = env_int("RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR", 1000
 # A host not heard from for this long shows as offline.
 HOST_OFFLINE_AFTER_S = env_int("RIGHTSIZER_HOST_OFFLINE_AFTER_S", 300, minimum=30)
 LAST_SEEN_RESOLUTION_S = env_int("RIGHTSIZER_LAST_SEEN_RESOLUTION_S", 60, minimum=1)
+# Group commit (telemetry.groupcommit): concurrent pushes in one web process share a write.
+# A write waits at most GROUP_WAIT_MS for company and holds at most GROUP_MAX_ROWS rows;
+# a request waits GROUP_TIMEOUT_S for its write before answering 503.
+INGEST_GROUP_COMMIT = env_bool("RIGHTSIZER_INGEST_GROUP_COMMIT", True)
+INGEST_GROUP_WAIT_MS = env_float("RIGHTSIZER_INGEST_GROUP_WAIT_MS", 2.0, minimum=0.0)
+INGEST_GROUP_MAX_ROWS = env_int("RIGHTSIZER_INGEST_GROUP_MAX_ROWS", 20_000, minimum=1)
+INGEST_GROUP_TIMEOUT_S = env_float("RIGHTSIZER_INGEST_GROUP_TIMEOUT_S", 25.0, minimum=1.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 
 # --- Rollups and retention (per tier).

@@ -21,7 +21,7 @@ from telemetry.deployment import deployment_name
 from telemetry.errors import ApiError
 from telemetry.models import Gpu, Host, InferenceServer
 from telemetry.ratelimit_hosts import check_new_host
-from telemetry.schema import IngestBatch
+from telemetry.wire import IngestBatch, as_dict
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,10 @@ class InventoryIds:
 
 def fingerprint(batch: IngestBatch) -> str:
     parts = [
-        batch.agent.model_dump(),
-        batch.host.model_dump(),
-        [g.model_dump() for g in batch.gpus],
-        [s.model_dump() for s in batch.servers],
+        as_dict(batch.agent),
+        as_dict(batch.host),
+        [as_dict(g) for g in batch.gpus],
+        [as_dict(s) for s in batch.servers],
         # Which processes hold which GPU, not their memory: that changes every sample.
         sorted((p.gpu_uuid, p.pid, p.name) for p in batch.processes),
     ]
@@ -53,7 +53,7 @@ def sync_inventory(batch: IngestBatch, token_id: int, digest: str, now: datetime
         _set_deployment(host, batch)
         host.inventory_hash = digest
         host.inventory_ids = {"gpus": gpu_ids, "servers": server_ids}
-        host.gpu_processes = [p.model_dump() for p in batch.processes]
+        host.gpu_processes = [as_dict(p) for p in batch.processes]
         host.save(update_fields=["deployment", "inventory_hash", "inventory_ids", "gpu_processes", *IDENTITY_FIELDS])
     return InventoryIds(host.pk, gpu_ids, server_ids)
 

@@ -5,23 +5,25 @@ copies racing each other, store every row once; the host rows' RETURNING tells
 which samples were new.
 
 PostgreSQL gets all three tables in one statement: data-modifying CTEs that
-unpack the batch's JSON on the server. One round trip, atomic without
-BEGIN/COMMIT, a constant query text whatever the batch size. SQLite gets one
-multi-row INSERT per table inside a transaction.
+unpack the batches' JSON on the server. One round trip, atomic without
+BEGIN/COMMIT, a constant query text whatever the number of batches. SQLite gets
+one multi-row INSERT per table inside a transaction. Either way several hosts'
+batches can share the write (telemetry.groupcommit).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
+from collections import Counter
 from datetime import UTC, datetime
 
+import orjson
 from django.db import connection, transaction
 
 from telemetry.inventory import InventoryIds
 from telemetry.models import GpuSample, HostSample, ServerSample
-from telemetry.schema import IngestBatch
+from telemetry.wire import IngestBatch, samples_json
 
 # (column, wire field) pairs; the wire names predate the unit-suffixed columns.
 HOST_COLUMNS = [
@@ -50,20 +52,38 @@ CHUNK_ROWS = 500  # keeps a long SQLite backfill under its bound-parameter limit
 
 def store_samples(batch: IngestBatch, ids: InventoryIds) -> int:
     """Insert the validated batch; returns how many samples were new."""
+    return store_many([(batch, ids)])[0]
+
+
+def store_many(items: list[tuple[IngestBatch, InventoryIds]]) -> list[int]:
+    """Insert several batches at once (one statement on PostgreSQL); the new samples of each.
+
+    The batches must be of different hosts: a batch's new samples are counted by its host.
+    """
+    host_ids = [ids.host_id for _, ids in items]
+    if len(set(host_ids)) != len(host_ids):
+        raise ValueError("store_many takes one batch per host")
     if connection.vendor == "postgresql":
-        return _insert_postgres(_samples_json(batch), ids)
-    return _insert_portable(_rows(batch, ids))
+        counts = _insert_postgres(_batches_json(items))
+    else:
+        counts = _insert_portable([_rows(batch, ids) for batch, ids in items])
+    return [counts.get(host_id, 0) for host_id in host_ids]
 
 
-def _samples_json(batch: IngestBatch) -> str:
-    """The samples as the server validated them, never the agent's own text.
+def _batches_json(items: list[tuple[IngestBatch, InventoryIds]]) -> str:
+    """The batches as the server validated them, never the agent's own text.
 
     PostgreSQL parses JSON numbers and strings by its own rules: the body's
     unknown fields, or a literal Python reads as 0.0 and PostgreSQL as an
-    underflow, must not reach it. pydantic writes this in Rust, at a fraction
-    of the cost of building rows in Python.
+    underflow, must not reach it. msgspec writes the samples in C, at a
+    fraction of the cost of building rows in Python.
     """
-    return batch.model_dump_json(include={"samples"}, exclude_none=True)
+    parts = [
+        b'{"h":%d,"g":%b,"s":%b,"samples":%b}'
+        % (ids.host_id, orjson.dumps(ids.gpu_ids), orjson.dumps(ids.server_ids), samples_json(batch))
+        for batch, ids in items
+    ]
+    return (b"[" + b",".join(parts) + b"]").decode()
 
 
 def _rows(batch: IngestBatch, ids: InventoryIds) -> list[list[tuple]]:
@@ -79,19 +99,18 @@ def _rows(batch: IngestBatch, ids: InventoryIds) -> list[list[tuple]]:
     return [host_rows, gpu_rows, server_rows]
 
 
-def _insert_postgres(samples_json: str, ids: InventoryIds) -> int:
-    id_map = json.dumps({"gpus": ids.gpu_ids, "servers": ids.server_ids})
+def _insert_postgres(batches_json: str) -> dict[int, int]:
     # Alone, the statement is atomic. Inside a caller's transaction it gets a
     # savepoint, so a failure leaves that transaction usable.
     guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     with guard, connection.cursor() as cursor:
-        cursor.execute(_postgres_sql(), [samples_json, id_map, ids.host_id])
-        return cursor.fetchone()[0]
+        cursor.execute(_postgres_sql(), [batches_json])
+        return dict(cursor.fetchall())
 
 
 @functools.cache
 def _postgres_sql() -> str:
-    """One statement for the three tables; the server unpacks the validated JSON.
+    """One statement for the three tables and any number of batches; the server unpacks the JSON.
 
     Turning a batch into rows in Python (and psycopg dumping each value) cost
     more CPU than everything else on the ingest path; PostgreSQL's JSON
@@ -111,46 +130,48 @@ def _postgres_sql() -> str:
         return f"INSERT INTO {model._meta.db_table} ({names}) {select} ON CONFLICT ({key}, ts) DO NOTHING{returning}"
 
     return (
-        "WITH b AS (SELECT %s::json AS j, %s::json AS ids, %s::bigint AS host_id), "
-        "s AS (SELECT e AS sample, to_timestamp((e->>'ts')::float8) AS ts "
-        "      FROM b, json_array_elements(b.j->'samples') AS e), "
+        "WITH b AS (SELECT (e->>'h')::bigint AS host_id, e->'g' AS gpu_ids, e->'s' AS server_ids, "
+        "                  e->'samples' AS samples FROM json_array_elements(%s::json) AS e), "
+        "s AS (SELECT b.host_id, b.gpu_ids, b.server_ids, e AS sample, to_timestamp((e->>'ts')::float8) AS ts "
+        "      FROM b, json_array_elements(b.samples) AS e), "
         "t0 AS ("
         + insert(HostSample, "host_id", HOST_COLUMNS,
-                 f"SELECT b.host_id, s.ts, {host_vals} FROM b, s, "
-                 f"json_to_record(s.sample) AS r({host_rec})", " RETURNING 1")
+                 f"SELECT s.host_id, s.ts, {host_vals} FROM s, "
+                 f"json_to_record(s.sample) AS r({host_rec})", " RETURNING host_id")
         + "), t1 AS ("
         + insert(GpuSample, "gpu_id", GPU_COLUMNS,
-                 f"SELECT (b.ids->'gpus'->>r.uuid)::bigint, s.ts, {gpu_vals} FROM b, s, "
+                 f"SELECT (s.gpu_ids->>r.uuid)::bigint, s.ts, {gpu_vals} FROM s, "
                  f"json_to_recordset(s.sample->'gpus') AS r({gpu_rec})")
         + "), t2 AS ("
         + insert(ServerSample, "server_id", SERVER_COLUMNS,
-                 f"SELECT (b.ids->'servers'->>r.id)::bigint, s.ts, {server_vals} FROM b, s, "
+                 f"SELECT (s.server_ids->>r.id)::bigint, s.ts, {server_vals} FROM s, "
                  f"json_to_recordset(s.sample->'servers') AS r({server_rec})")
-        + ") SELECT count(*) FROM t0"
+        + ") SELECT host_id, count(*) FROM t0 GROUP BY host_id"
     )  # fmt: skip
 
 
-def _insert_portable(rows: list[list[tuple]]) -> int:
+def _insert_portable(batches: list[list[list[tuple]]]) -> dict[int, int]:
+    tables = [[row for rows in batches for row in rows[i]] for i in range(len(TABLES))]
     with transaction.atomic(), connection.cursor() as cursor:
-        counts = [
+        new_hosts = [
             _insert_values(cursor, model, key, columns, table, returning=i == 0)
-            for i, ((model, key, columns), table) in enumerate(zip(TABLES, rows, strict=True))
-        ]
-    return counts[0]  # new host rows: the samples this batch added
+            for i, ((model, key, columns), table) in enumerate(zip(TABLES, tables, strict=True))
+        ][0]
+    return dict(Counter(new_hosts))  # new host rows: the samples each batch added
 
 
-def _insert_values(cursor, model, key: str, columns, table: list[tuple], returning: bool) -> int:
+def _insert_values(cursor, model, key: str, columns, table: list[tuple], returning: bool) -> list[int]:
     if not table:
-        return 0
+        return []
     names = [key, "ts", *[c for c, _ in columns]]
     placeholder = "(" + ", ".join(["%s"] * len(names)) + ")"
     head = f"INSERT INTO {model._meta.db_table} ({', '.join(names)}) VALUES "
-    tail = f" ON CONFLICT ({key}, ts) DO NOTHING" + (" RETURNING 1" if returning else "")
-    inserted = 0
+    tail = f" ON CONFLICT ({key}, ts) DO NOTHING" + (f" RETURNING {key}" if returning else "")
+    inserted: list[int] = []
     for start in range(0, len(table), CHUNK_ROWS):
         chunk = table[start : start + CHUNK_ROWS]
         params = [v for row in chunk for v in row]
         cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, params)
         if returning:
-            inserted += len(cursor.fetchall())
+            inserted.extend(row[0] for row in cursor.fetchall())
     return inserted

@@ -85,4 +85,7 @@ def _clear_rate_limits():
     """Rate-limit counters live in the cache; they must not leak between tests."""
     from django.core.cache import cache
 
+    from telemetry import ratelimit
+
     cache.clear()
+    ratelimit.reset()
