@@ -142,7 +142,7 @@ def _one_host(host: Host, offline: bool, state: WatchState | None, now: datetime
     emitted = 0
     if now.timestamp() - v["window"] >= window:
         if v["suppressed"]:
-            emitted += _flapping(host, v, now)
+            emitted += _flapping(host, v, now) is not None
         v.update(window=now.timestamp(), sent=[], suppressed=0)
     if offline != v["offline"]:
         v["offline"] = offline

@@ -52,8 +52,8 @@ class Email(Transport):
                                addresses(self.channel.target),
                                headers={"X-Rightsizer-Event-Id": str(event.uid)})  # fmt: skip
         try:
-            connection = get_connection(timeout=settings.ALERTS_TIMEOUT_S)
-            sent = message.send(connection=connection)
+            message.connection = get_connection(timeout=settings.ALERTS_TIMEOUT_S)
+            sent = message.send()
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"every recipient was refused: {', '.join(exc.recipients)}", permanent=True) from None
         except smtplib.SMTPAuthenticationError as exc:
@@ -61,4 +61,6 @@ class Email(Transport):
                                 permanent=True) from None  # fmt: skip
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
-        return f"mail accepted for {sent and len(message.recipients())} recipient(s)"
+        if not sent:
+            raise DeliveryError("the mail server accepted nothing")
+        return f"mail accepted for {len(message.recipients())} recipient(s)"

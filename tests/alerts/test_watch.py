@@ -1,0 +1,173 @@
+"""The minute watcher: hosts offline and back by a moved clock (no sleeping), flapping held back to one pair and
+a summary, users waiting, new and grown savings, budgets, the digest, and no event twice under a re-run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from alerts import watch
+from alerts.models import Budget, Channel, Delivery, Event, WatchState
+from recommender.models import HostSummary, Recommendation
+from telemetry.models import Host, HostRollup, InferenceServer, ServerRollup
+from tests.alerts.conftest import ALL_EVENTS
+from tests.batches import batch, post
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def channel(db):
+    return Channel.objects.create(kind="webhook", name="ops", target="https://hooks.example.com/", events=ALL_EVENTS)
+
+
+def types() -> list[str]:
+    return list(Event.objects.order_by("id").values_list("type", flat=True))
+
+
+def test_a_host_that_stops_pushing_is_offline_after_the_setting_and_back_on_its_next_push(
+    client, agent_token, channel, settings
+):
+    settings.HOST_OFFLINE_AFTER_S = 300
+    with time_machine.travel(T0, tick=False) as clock:
+        assert post(client, agent_token[1], batch()).status_code == 202
+        assert watch.hosts(timezone.now()) == 0  # first sight: remembered, nothing said
+        clock.shift(timedelta(seconds=299))
+        assert watch.hosts(timezone.now()) == 0
+        clock.shift(timedelta(seconds=2))
+        assert watch.hosts(timezone.now()) == 1
+        assert watch.hosts(timezone.now()) == 0  # a re-run sends nothing twice
+        clock.shift(timedelta(minutes=10))
+        assert post(client, agent_token[1], batch()).status_code == 202
+        assert watch.hosts(timezone.now()) == 1
+    assert types() == ["host.offline", "host.back"]
+    offline = Event.objects.get(type="host.offline")
+    assert offline.subject == "gpu-node-7 stopped reporting" and offline.data["deployment"] == "chat-prod"
+    assert Delivery.objects.filter(channel=channel).count() == 2
+
+
+def test_a_flapping_host_sends_one_pair_per_window_then_one_summary(channel, settings):
+    settings.HOST_OFFLINE_AFTER_S, settings.ALERTS_FLAP_WINDOW_S = 300, 3600
+    host = Host.objects.create(machine_id="m", hostname="flappy", deployment="d", last_seen=T0)
+    now = T0
+    watch.hosts(now)
+    for _ in range(4):  # offline, back, four times within the hour
+        now += timedelta(minutes=6)
+        watch.hosts(now)  # offline
+        now += timedelta(minutes=1)
+        host.last_seen = now
+        host.save()
+        watch.hosts(now)  # back
+    assert types() == ["host.offline", "host.back"]
+    watch.hosts(T0 + timedelta(hours=1, minutes=1))  # the window ends; silent since, so offline opens the next
+    assert types() == ["host.offline", "host.back", "host.flapping", "host.offline"]
+    summary = Event.objects.get(type="host.flapping")
+    assert summary.data["changes_held_back"] == 6 and "6 more time(s)" in summary.text
+
+
+@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=40))
+def test_at_most_one_pair_per_window_whatever_the_pattern(channel, settings, gaps_min):
+    """Any sequence of pushes and silences: per window at most one offline and one back, in that order."""
+    Event.objects.all().delete()
+    Host.objects.all().delete()
+    settings.HOST_OFFLINE_AFTER_S, settings.ALERTS_FLAP_WINDOW_S = 300, 3600
+    host = Host.objects.create(machine_id="m", hostname="h", deployment="d", last_seen=T0)
+    now = T0
+    watch.hosts(now)
+    by_window: dict[float, list[str]] = {}
+    for i, gap in enumerate(gaps_min):
+        now += timedelta(minutes=gap)
+        if i % 2:
+            host.last_seen = now
+            host.save(update_fields=["last_seen"])
+        before = set(Event.objects.values_list("pk", flat=True))
+        watch.hosts(now)
+        window = WatchState.objects.get(key=f"host:{host.pk}").value["window"]
+        new = Event.objects.exclude(pk__in=before).filter(type__in=["host.offline", "host.back"]).order_by("id")
+        by_window.setdefault(window, []).extend(new.values_list("type", flat=True))
+    for kinds in by_window.values():
+        assert kinds in ([], ["host.offline"], ["host.back"], ["host.offline", "host.back"]), kinds
+
+
+def rec(**kw) -> Recommendation:
+    values = {"kind": "idle", "target_type": "gpu", "target_key": "gpu:G1", "target_label": "gpu-7 GPU 0",
+              "deployment": "chat-prod", "title": "idle GPU", "reason": "No work for 14 days.",
+              "action": "Release it.", "saving_usd_month": 1900.0, "confidence": 0.9, **kw}  # fmt: skip
+    return Recommendation.objects.create(**values)
+
+
+def test_new_recommendations_and_plan_steps_once_and_a_material_growth_once(channel, settings):
+    settings.RECOMMENDER_MATERIAL_CHANGE = 0.25
+    now = timezone.now()
+    idle = rec(first_seen=now)
+    rec(kind="scale_down", target_type="deployment", target_key="dep:chat-prod", plan_step=1, first_seen=now,
+        saving_usd_month=7300.0)  # fmt: skip
+    rec(kind="batching", target_key="gpu:G2", first_seen=now - timedelta(days=3))  # old advice: the digest's
+    assert watch.recommendations(now) == 2
+    assert watch.recommendations(now) == 0  # re-run
+    assert sorted(types()) == ["plan_step.new", "recommendation.new"]
+    idle.saving_usd_month = 2100.0  # +10 %: not material
+    idle.save()
+    assert watch.recommendations(now) == 0
+    idle.saving_usd_month = 2500.0  # +32 %
+    idle.save()
+    assert watch.recommendations(now) == 1 and watch.recommendations(now) == 0
+    grew = Event.objects.get(type="saving.grew")
+    assert grew.saving_usd_month == 2500 and grew.data["previous_saving_usd_month"] == 1900
+
+
+def test_a_channel_s_saving_threshold_filters_recommendation_events(channel):
+    channel.min_saving_usd_month = 5000
+    channel.save()
+    now = timezone.now()
+    rec(first_seen=now)
+    rec(kind="scale_down", target_key="dep:x", plan_step=1, first_seen=now, saving_usd_month=7300.0)
+    watch.recommendations(now)
+    assert Event.objects.count() == 2
+    assert list(Delivery.objects.values_list("event__type", flat=True)) == ["plan_step.new"]
+
+
+def test_users_waiting_in_the_latest_5_minute_rollup_alert_at_once_once_per_window(channel):
+    now = timezone.now()
+    host = Host.objects.create(machine_id="m", hostname="gpu-7", deployment="chat-prod", last_seen=now)
+    server = InferenceServer.objects.create(host=host, server_id="vllm:8000", kind="vllm")
+    period = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5 + 5)
+    ServerRollup.objects.create(server=server, period_s=300, ts=period, samples=60, covered_s=300, waiting_mean=12.0)
+    assert watch.saturation(now) == 1 and watch.saturation(now) == 0
+    event = Event.objects.get()
+    assert event.type == "saturation" and "vllm:8000 on gpu-7" in event.subject and event.data["waiting_mean"] == 12
+
+
+def test_a_budget_passed_by_spend_plus_forecast_alerts_once_a_month(channel):
+    now = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)  # half of November gone, half left
+    host = Host.objects.create(machine_id="m", hostname="gpu-7", deployment="chat-prod", last_seen=now)
+    HostSummary.objects.create(host=host, updated_at=now, usd_month=730.0)  # $1/h
+    for h in range(15 * 24):  # every hour of the month so far
+        HostRollup.objects.create(host=host, period_s=3600, ts=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=h),
+                                  samples=720, covered_s=3600)  # fmt: skip
+    Budget.objects.create(deployment="chat-prod", usd_month=800)
+    from alerts.budget import spend
+
+    s = spend("chat-prod", now)
+    assert s.month_to_date_usd == 360 and s.forecast_usd == 720  # 360 h so far, 360 h left at $1/h
+    assert watch.budgets(now) == 0
+    Budget.objects.filter(deployment="chat-prod").update(usd_month=700)
+    assert watch.budgets(now) == 1 and watch.budgets(now + timedelta(days=1)) == 0
+    assert watch.budgets(datetime(2026, 12, 2, tzinfo=UTC)) == 0  # December: nothing spent yet
+    assert Event.objects.get().data["forecast_usd"] == 720
+
+
+def test_the_weekly_digest_once_per_week(channel):
+    rec(first_seen=timezone.now())
+    monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert watch.digest(monday) is not None and watch.digest(monday + timedelta(hours=1)) is None
+    digest = Event.objects.get(type="digest.weekly")
+    assert "1 open recommendation(s), $1,900/month in all." in digest.text and digest.data["week"] == "2026-W49"
