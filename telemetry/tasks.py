@@ -5,8 +5,10 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
+from telemetry import partitions
 from telemetry.models import (
     Gpu,
     GpuRollup,
@@ -34,10 +36,16 @@ def roll_up() -> dict[str, int]:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def apply_retention() -> int:
-    """Prune every tier past its retention (raw, 5 min, 1 h). Safe to run twice."""
+    """Prune every tier past its retention (raw, 5 min, 1 h). Safe to run twice.
+
+    On PostgreSQL the raw tier is partitioned by day: its days ahead are created and its
+    days past retention dropped (telemetry.partitions), never deleted row by row.
+    """
     now = timezone.now()
+    raw = partitions.maintain(connection, now, settings.RETENTION_RAW_DAYS)
+    raw_partitioned = connection.vendor == "postgresql"
     tiers = [
-        ((HostSample, GpuSample, ServerSample), {}, settings.RETENTION_RAW_DAYS),
+        *([] if raw_partitioned else [((HostSample, GpuSample, ServerSample), {}, settings.RETENTION_RAW_DAYS)]),
         ((HostRollup, GpuRollup, ServerRollup), {"period_s": PERIOD_5M}, settings.RETENTION_5M_DAYS),
         ((HostRollup, GpuRollup, ServerRollup), {"period_s": PERIOD_1H}, settings.RETENTION_1H_DAYS),
     ]
@@ -49,5 +57,6 @@ def apply_retention() -> int:
         for model, (entity_model, key) in zip(models, ENTITIES, strict=True):
             for entity_id in entity_model.objects.values_list("pk", flat=True).iterator():
                 total += model.objects.filter(**{key: entity_id, "ts__lt": cutoff, **extra}).delete()[0]
-    log.info("event=retention_applied rows=%d", total)
+    total += raw["default_rows_deleted"]
+    log.info("event=retention_applied rows=%d raw_partitions_dropped=%d", total, raw["dropped"])
     return total
