@@ -2,8 +2,9 @@
 
 The claim is one conditional UPDATE, so two workers holding the same message (a redelivery after a
 worker died) cannot both send: the second finds the delivery already taken, or done. An attempt
-left 'sending' longer than the whole-request timeout belongs to a dead worker: it is marked
-abandoned and the delivery is taken over.
+left 'sending' belongs to a dead worker when the broker redelivers the task's message (its worker
+went away without acknowledging it), or once it is older than the task's hard time limit: it is
+marked abandoned and the delivery is taken over.
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ def backoff_s(attempt: int) -> float:
     return min(settings.ALERTS_BACKOFF_S * 2 ** (attempt - 1), 3600.0)
 
 
-def _stale_before():
-    return timezone.now() - timedelta(seconds=settings.ALERTS_TIMEOUT_S + 30)
+def hard_limit_s() -> float:
+    """The delivery task's hard time limit: no attempt outlives it."""
+    return settings.ALERTS_TIMEOUT_S + 60
 
 
-def claim(delivery_id: int) -> tuple[Delivery, Attempt] | None:
+def claim(delivery_id: int, redelivered: bool = False) -> tuple[Delivery, Attempt] | None:
     now = timezone.now()
     with transaction.atomic():
-        open_ = Q(status__in=[Status.PENDING, Status.RETRYING]) | Q(
-            status=Status.SENDING, updated_at__lt=_stale_before()
-        )
+        stale = now - timedelta(seconds=hard_limit_s())
+        abandoned = Q(status=Status.SENDING) if redelivered else Q(status=Status.SENDING, updated_at__lt=stale)
+        open_ = Q(status__in=[Status.PENDING, Status.RETRYING]) | abandoned
         taken = Delivery.objects.filter(open_, pk=delivery_id).update(
             status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now, next_attempt_at=None
         )
@@ -52,10 +54,10 @@ def claim(delivery_id: int) -> tuple[Delivery, Attempt] | None:
     return delivery, attempt
 
 
-def run(delivery_id: int) -> str | None:
+def run(delivery_id: int, redelivered: bool = False) -> str | None:
     """Make one attempt; returns the delivery's new status, or None when there was nothing to do.
     Queues the next attempt itself when this one failed for a reason that may pass."""
-    claimed = claim(delivery_id)
+    claimed = claim(delivery_id, redelivered)
     if claimed is None:
         return None
     delivery, attempt = claimed

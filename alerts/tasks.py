@@ -8,11 +8,13 @@ from django.conf import settings
 from alerts import delivery, watch
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True,
-             soft_time_limit=settings.ALERTS_TIMEOUT_S + 30, time_limit=settings.ALERTS_TIMEOUT_S + 60)  # fmt: skip
-def deliver(delivery_id: int) -> str | None:
-    """One attempt at one delivery. Idempotent: a delivery already sent, or being sent, is left alone."""
-    return delivery.run(delivery_id)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             soft_time_limit=settings.ALERTS_TIMEOUT_S + 30, time_limit=delivery.hard_limit_s())  # fmt: skip
+def deliver(self, delivery_id: int) -> str | None:
+    """One attempt at one delivery. Idempotent: a delivery already sent, or being sent, is left alone
+    (unless this message is a redelivery: then the worker that was sending it died)."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return delivery.run(delivery_id, redelivered)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
