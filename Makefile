@@ -3,19 +3,24 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench-ingest bench-agent bench-dashboard bench-soak clean
+.PHONY: run demo test lint bench-ingest bench-agent bench-dashboard bench-soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstalls when pyproject.toml changes.
+# Reinstalls when pyproject.toml changes. PYTHONWARNINGS reaches the build backend, whose
+# editable-install banner would otherwise greet every new user.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[server,agent,dev]'
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[server,agent,dev]'
 	touch $@
 
 run: $(VENV)/.installed
-	VENV=$(VENV) ./scripts/run.sh
+	VENV=$(VENV) DEMO=$(DEMO) ./scripts/run.sh
+
+# `make run` plus a simulated fleet of 20 hosts with two weeks of history, analysed.
+demo: $(VENV)/.installed
+	VENV=$(VENV) DEMO=1 ./scripts/run.sh
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import psutil
 
@@ -23,9 +24,10 @@ from collectors.host import HostSampler, host_info
 from collectors.nvml import GpuSampler, Nvml
 from collectors.push import ACCEPTED, REJECTED, TRANSIENT, UNAUTHORIZED, Backoff, Pusher, PushResult
 from collectors.scrapers import Scraper
-from collectors.spool import Spool
+from collectors.spool import Spool, report
 
 log = logging.getLogger("rightsizer.agent")
+SPOOL_HEADER = "Rightsizer-Agent-Spool"  # rightsizer.metrics reads it; the agent imports no server code
 
 
 class Sampler:
@@ -81,6 +83,13 @@ class Sampler:
         }
 
 
+def spool_header(hostname: str, spool: Spool, waiting: int) -> str:
+    """The spool as the server's /metrics shows it per host: batches waiting, dropped, failed, rejected."""
+    r = report(spool.dir)
+    counts = {"waiting": waiting, "dropped": r["dropped"], "failed": r["failed"], "rejected": r["rejected"]}
+    return urlencode({"host": hostname, **counts})
+
+
 def encode(batch: dict[str, Any]) -> bytes:
     return gzip.compress(json.dumps(batch, separators=(",", ":")).encode(), compresslevel=6)
 
@@ -94,8 +103,10 @@ class Drainer:
     answer and the rest flow; if it fails on both, the server is down and the count starts again.
     """
 
-    def __init__(self, spool: Spool, pusher: Pusher, backoff: Backoff | None = None, max_5xx: int = 20) -> None:
+    def __init__(self, spool: Spool, pusher: Pusher, backoff: Backoff | None = None, max_5xx: int = 20,
+                 hostname: str = "") -> None:  # fmt: skip
         self.spool, self.pusher = spool, pusher
+        self.hostname = hostname  # names the spool report sent beside each push (the server's /metrics)
         self.backoff = backoff or Backoff()
         self.max_5xx = max_5xx
         self.wait_s = 0.0  # how long to wait before the next attempt
@@ -105,7 +116,10 @@ class Drainer:
     def drain(self, deadline: float | None = None, stop: threading.Event | None = None) -> int:
         """Push until the spool is empty, a transient error, the deadline or `stop`; returns batches sent."""
         sent = 0
-        batches = iter(self.spool.pending())
+        pending = self.spool.pending()
+        if self.hostname:
+            self.pusher.extra_headers = {SPOOL_HEADER: spool_header(self.hostname, self.spool, len(pending))}
+        batches = iter(pending)
         for path in batches:
             if (deadline is not None and time.monotonic() > deadline) or (stop and stop.is_set()):
                 break

@@ -48,7 +48,8 @@ def cmd_run(cfg: AgentConfig) -> int:
     cfg.require_server()
     spool = Spool(cfg.state_dir / "spool", int(cfg.spool_max_mb * 1024**2), cfg.spool_max_age_days * 86400)
     sampler = Sampler(cfg.state_dir, cfg.labels, cfg.instance_type, build_scrapers(cfg), host_id=cfg.host_id)
-    drainer = Drainer(spool, Pusher(cfg.url, cfg.token), max_5xx=cfg.spool_max_5xx)
+    drainer = Drainer(spool, Pusher(cfg.url, cfg.token), max_5xx=cfg.spool_max_5xx,
+                      hostname=sampler.host["hostname"])  # fmt: skip
     agent = Agent(sampler, spool, drainer, cfg.sample_interval_s, cfg.push_interval_s)
     signal.signal(signal.SIGTERM, agent.stop)
     signal.signal(signal.SIGINT, agent.stop)

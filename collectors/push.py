@@ -49,6 +49,7 @@ class Pusher:
         self.path = base if base.endswith("/api/v1/ingest") else base + "/api/v1/ingest"
         self.token, self.user_agent = token, user_agent
         self.connect_timeout_s, self.read_timeout_s = connect_timeout_s, read_timeout_s
+        self.extra_headers: dict[str, str] = {}  # e.g. the spool report the Drainer keeps current
 
     def push(self, gz_body: bytes) -> PushResult:
         try:
@@ -81,7 +82,7 @@ class Pusher:
             conn.sock.settimeout(self.read_timeout_s)  # connect and read have their own limits
             conn.request("POST", self.path, body=gz_body, headers={
                 "Authorization": f"Bearer {self.token}", "Content-Type": "application/json",
-                "Content-Encoding": "gzip", "User-Agent": self.user_agent,
+                "Content-Encoding": "gzip", "User-Agent": self.user_agent, **self.extra_headers,
             })  # fmt: skip
             resp = conn.getresponse()
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()

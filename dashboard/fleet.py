@@ -198,7 +198,8 @@ class Totals:
     saving_capped: bool
     idle_gpus: int
     energy_kwh_month: float
-    unpriced_hosts: int
+    unpriced_hosts: int  # summarised, and no price is known
+    pending_hosts: int  # registered since the last summary: costed within a minute
 
 
 def totals(rows: list[HostRow]) -> Totals:
@@ -218,5 +219,6 @@ def totals(rows: list[HostRow]) -> Totals:
         saving_capped=capped or any(r.saving_scale < 1 for r in rows),
         idle_gpus=sum(s.idle_gpus for s in summaries),
         energy_kwh_month=sum(s.energy_kwh_month for s in summaries),
-        unpriced_hosts=sum(1 for r in rows if not r.summary or r.summary.usd_month is None),
+        unpriced_hosts=sum(1 for r in rows if r.summary and r.summary.usd_month is None),
+        pending_hosts=sum(1 for r in rows if not r.summary),
     )

@@ -8,6 +8,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", fleet.overview, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("deployments/", fleet.deployments, name="deployments"),
     path("deployments/<path:name>/series.json", fleet.deployment_series, name="deployment-series"),
     path("deployments/<path:name>/", fleet.deployment, name="deployment"),

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, F, FloatField, Max, Sum
 from django.utils import timezone
 
@@ -73,8 +73,9 @@ class Summarizer:
         self.specs = list(ModelSpec.objects.all())
         self.overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
 
-    def run(self) -> int:
-        ids = list(Host.objects.order_by("pk").values_list("pk", flat=True))
+    def run(self, host_ids: list[int] | None = None) -> int:
+        hosts = Host.objects.order_by("pk")
+        ids = list((hosts if host_ids is None else hosts.filter(pk__in=host_ids)).values_list("pk", flat=True))
         for start in range(0, len(ids), CHUNK_HOSTS):
             rows = self._chunk(ids[start : start + CHUNK_HOSTS])
             with transaction.atomic():
@@ -180,8 +181,18 @@ class Summarizer:
         return round(total), basis
 
 
-def summarize(now: datetime | None = None) -> int:
+def summarize(now: datetime | None = None, host_ids: list[int] | None = None) -> int:
     started = time.monotonic()
-    count = Summarizer(now).run()
+    count = Summarizer(now).run(host_ids)
     log.info("event=summary_done hosts=%d seconds=%.2f", count, time.monotonic() - started)
     return count
+
+
+def summarize_new_hosts(now: datetime | None = None) -> int:
+    """Hosts that have no summary yet (registered since the last run): one indexed query when there are none."""
+    ids = list(Host.objects.filter(summary__isnull=True).values_list("pk", flat=True)[:CHUNK_HOSTS])
+    try:
+        return summarize(now, ids) if ids else 0
+    except IntegrityError:  # the 5-minute run or an analysis summarised them at the same moment
+        log.info("event=summary_skipped reason=concurrent_summary hosts=%d", len(ids))
+        return 0

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from recommender.analysis import Analysis
 from recommender.lifecycle import apply
-from recommender.summary import summarize
+from recommender.summary import summarize, summarize_new_hosts
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,12 @@ def run_analysis(now=None) -> dict[str, int]:
 def analyze() -> dict[str, int]:
     """Run every rule over the window and update the recommendations. Idempotent."""
     return run_analysis()
+
+
+@shared_task
+def summarize_new() -> int:
+    """A host's cost and figures within a minute of its first push, not at the next 5-minute run. Idempotent."""
+    return summarize_new_hosts()
 
 
 @shared_task

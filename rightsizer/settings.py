@@ -72,9 +72,11 @@ INSTALLED_APPS = [
     "recommender",
     "alerts",
     "dashboard",
+    "rightsizer",  # TaskRun: when each periodic task last ran (the beat-lag gauges)
 ]
 
 MIDDLEWARE = [
+    "rightsizer.metrics.IngestMetrics",  # first, so it times and counts every ingest answer, refusals too
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -101,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.context_processors.simulated_hosts",  # the demo banner on every page
             ],
         },
     },
@@ -268,7 +271,7 @@ else:
     _control_dir = VAR_DIR / "celery" / "control"  # kombu's default is ./control, in whatever the cwd is
     for _d in (_queue_dir, _processed_dir, _control_dir):
         _d.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"  # the host is ignored; without one kombu warns at every connect
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
@@ -318,6 +321,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=8, day_of_week="mon"),
         "options": {"expires": 36 * 3600},
     },
+    # Hosts registered since the last summary: costed within a minute of their first push
+    # (the fleet page would show them unpriced until the 5-minute run). One query when none.
+    "summarize-new-hosts": {
+        "task": "recommender.tasks.summarize_new",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 90},
+    },
     # Prune raw samples, 5-minute and hourly rollups past their retention; daily, off the hour.
     "apply-retention": {
         "task": "telemetry.tasks.apply_retention",
@@ -325,6 +335,15 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 36 * 3600},  # 1.5 days
     },
 }
+
+# The worker logs through LOGGING below, like the web server, instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A worker on another machine serves its task metrics on this port (0: none; with make run the
+# web server's /metrics already shows them, both counting under one PROMETHEUS_MULTIPROC_DIR).
+WORKER_METRICS_PORT = env_int("RIGHTSIZER_WORKER_METRICS_PORT", 0, minimum=0)
+
+# --- /metrics (Prometheus): open unless this is set; then scrapes send "Authorization: Bearer <it>".
+METRICS_TOKEN = env_str("RIGHTSIZER_METRICS_TOKEN")
 
 # --- Alerts (alerts/, README "Alerts"). Mail goes through Django's email framework: SMTP when
 # RIGHTSIZER_SMTP_HOST is set, else the console backend (the embedded default prints mails to the log).
@@ -348,6 +367,12 @@ ALERTS_BACKOFF_S = env_float("RIGHTSIZER_ALERTS_BACKOFF_S", 30.0, minimum=0.0)  
 ALERTS_FLAP_WINDOW_S = env_int("RIGHTSIZER_ALERTS_FLAP_WINDOW_S", 3600, minimum=60)
 
 LOG_LEVEL = env_str("RIGHTSIZER_LOG_LEVEL", "INFO").upper()
+# json: one JSON object per event (web, worker, beat, gunicorn's access log, the agent); kv: key=value lines.
+LOG_FORMAT = env_str("RIGHTSIZER_LOG_FORMAT", "json").strip().lower()
+if LOG_FORMAT not in ("json", "kv"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"RIGHTSIZER_LOG_FORMAT={LOG_FORMAT!r}: use json or kv")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -356,9 +381,11 @@ LOGGING = {
         "kv": {
             "()": "rightsizer.logging_kv.KeyValueFormatter",
             "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        }
+        },
+        # ensure_ascii: every control character and line break is a \uXXXX escape (collectors/jsonlog.py).
+        "json": {"()": "collectors.jsonlog.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
@@ -372,7 +399,8 @@ if BEHIND_TLS_PROXY:
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     # The container's health check asks http://127.0.0.1:8000/healthz without the proxy.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Prometheus scrapes /metrics inside the network too.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # HSTS only means something over HTTPS; browsers remember it for this long (1 year), so a
 # first deployment may start lower. 0 sends no header.
 SECURE_HSTS_SECONDS = env_int("RIGHTSIZER_HSTS_SECONDS", 31_536_000 if BEHIND_TLS_PROXY else 0, minimum=0)

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 
 from rightsizer.api import api
+from rightsizer.metrics_view import metrics_view
 
 
 @cache_control(max_age=86400, public=True)
@@ -16,6 +17,7 @@ def no_favicon(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("favicon.ico", no_favicon),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("django.contrib.auth.urls")),

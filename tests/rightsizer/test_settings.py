@@ -39,7 +39,7 @@ def test_embedded_defaults_use_sqlite_and_the_disk_broker_under_var(tmp_path):
     assert result.returncode == 0, result.stderr
     engine, name, broker = result.stdout.split()
     assert engine == "django.db.backends.sqlite3" and name == str(tmp_path / "rightsizer.sqlite3")
-    assert broker == "filesystem://" and (tmp_path / "celery" / "queue").is_dir()
+    assert broker == "filesystem://localhost/" and (tmp_path / "celery" / "queue").is_dir()
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
