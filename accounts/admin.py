@@ -7,6 +7,9 @@ from django.utils import timezone
 
 from accounts.models import AgentToken, ApiToken
 
+# The admin's login page says how to reset a lost password, as the dashboard's does.
+admin.site.login_template = "accounts/admin_login.html"
+
 
 @admin.register(AgentToken)
 class AgentTokenAdmin(admin.ModelAdmin):

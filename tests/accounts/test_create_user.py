@@ -59,5 +59,7 @@ def test_the_staff_flag_is_the_admin_role_both_ways():
     assert not user.groups.filter(name=ADMIN_GROUP).exists()
 
 
-def test_the_login_page_says_how_to_reset_a_lost_password(client):
+def test_the_login_pages_say_how_to_reset_a_lost_password(client):
     assert "manage.py changepassword USERNAME" in client.get("/accounts/login/").content.decode()
+    admin_login = client.get("/admin/login/").content.decode()
+    assert "manage.py changepassword USERNAME" in admin_login and 'name="password"' in admin_login

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alerts.delivery import run
 from alerts.emit import emit
@@ -23,6 +26,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 SECRET = "whsec-0123456789abcdef"
 
 
+@functools.cache
 def readme_verify():
     """The verification recipe as the README prints it, run as it is."""
     readme = (Path(__file__).parents[2] / "README.md").read_text()
@@ -62,6 +66,16 @@ def test_the_recipe_refuses_a_tampered_body_a_wrong_secret_and_a_replay():
     assert not verify(SECRET, header, raw + b" ")
     assert not verify("another-secret-123456", header, raw)
     assert not verify(SECRET, sign(SECRET, int(time.time()) - 301, raw), raw)  # older than 5 minutes
+
+
+@given(st.binary(max_size=2000), st.text(min_size=16, max_size=64), st.integers(0, 1999), st.integers(1, 255))
+def test_any_body_signed_verifies_and_any_changed_byte_does_not(raw, secret, where, flip):
+    verify, now = readme_verify(), int(time.time())
+    header = sign(secret, now, raw)
+    assert verify(secret, header, raw)
+    if raw:
+        i = where % len(raw)
+        assert not verify(secret, header, raw[:i] + bytes([raw[i] ^ flip]) + raw[i + 1 :])
 
 
 def test_a_receiver_failing_twice_then_recovering_gets_one_delivery_in_three_attempts(eager):
