@@ -191,8 +191,11 @@ def _is_5xx(result: PushResult | None) -> bool:
 
 class Agent:
     def __init__(self, sampler: Sampler, spool: Spool, drainer: Drainer, sample_interval_s: float = 5.0,
-                 push_interval_s: float = 30.0) -> None:  # fmt: skip
+                 push_interval_s: float = 30.0, rediscover: Any = None,
+                 rediscover_s: float = 300.0) -> None:  # fmt: skip
         self.sampler, self.spool, self.drainer = sampler, spool, drainer
+        # Looks for inference servers that started after the agent (cli.Servers.rediscover); 0: never.
+        self.rediscover, self.rediscover_s = rediscover, rediscover_s
         self.sample_interval_s, self.push_interval_s = sample_interval_s, push_interval_s
         self.stop_event = threading.Event()
         self._wake_pusher = threading.Event()
@@ -223,9 +226,13 @@ class Agent:
                  self.sample_interval_s, self.push_interval_s, len(self.spool.pending()))  # fmt: skip
         pusher = threading.Thread(target=self._push_loop, name="push", daemon=True)
         pusher.start()
-        next_sample = next_push = time.monotonic()
+        next_sample = next_push = next_discovery = time.monotonic()
         next_push += self.push_interval_s
+        next_discovery += self.rediscover_s
         while not self.stop_event.is_set():
+            if self.rediscover and self.rediscover_s and time.monotonic() >= next_discovery:
+                self._rediscover()
+                next_discovery += self.rediscover_s
             self._buffer.append(self.sampler.sample())
             next_sample += self.sample_interval_s
             if time.monotonic() >= next_push:
@@ -233,6 +240,12 @@ class Agent:
                 next_push += self.push_interval_s
             self.stop_event.wait(max(0.0, next_sample - time.monotonic()))
         self.shutdown(pusher)
+
+    def _rediscover(self) -> None:
+        try:
+            self.rediscover()
+        except Exception:  # noqa: BLE001 - psutil on an odd process table; sampling goes on
+            log.exception("event=discovery_failed")
 
     def stop(self, *_: Any) -> None:
         self.stop_event.set()

@@ -11,10 +11,11 @@ spool_max_5xx = 20                            # RIGHTSIZER_SPOOL_MAX_5XX (5xx an
 host_id = "gpu-node-17"                       # RIGHTSIZER_HOST_ID (instead of /etc/machine-id: cloned images)
 instance_type = "g5.12xlarge"                 # RIGHTSIZER_INSTANCE_TYPE
 discover = true                               # RIGHTSIZER_DISCOVER
+discover_interval_s = 300                     # RIGHTSIZER_DISCOVER_INTERVAL_S (look again; 0: at start only)
 [labels]                                      # RIGHTSIZER_LABELS="deployment=chat-prod,team=search"
 deployment = "chat-prod"
-[[servers]]                                   # RIGHTSIZER_SERVERS="vllm=http://127.0.0.1:8000/metrics"
-kind = "vllm"
+[[servers]]                                   # RIGHTSIZER_SERVERS="vllm=http://:8000/metrics,vllm=http://:8001/metrics"
+kind = "vllm"                                 # (a kind may repeat; no host means this one, 127.0.0.1)
 url = "http://127.0.0.1:8000/metrics"
 """
 
@@ -28,6 +29,9 @@ from typing import Any
 
 DEFAULT_CONFIG = Path("/etc/rightsizer/agent.toml")
 KINDS = ("vllm", "tgi", "triton", "sglang")
+# The words a boolean may be, here and in the server's settings (rightsizer/env.py reads these).
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 class ConfigError(ValueError):
@@ -47,6 +51,7 @@ class AgentConfig:
     host_id: str = ""  # overrides the machine id: hosts cloned from one image share /etc/machine-id
     instance_type: str = ""
     discover: bool = True
+    discover_interval_s: float = 300.0  # servers that start after the agent are found this much later
     labels: dict[str, str] = field(default_factory=dict)
     servers: list[dict[str, str]] = field(default_factory=list)
     source: dict[str, str] = field(default_factory=dict)  # where each value came from
@@ -64,7 +69,7 @@ class AgentConfig:
 FIELDS = {
     "url": str, "token": str, "sample_interval_s": float, "push_interval_s": float, "state_dir": Path,
     "spool_max_mb": float, "spool_max_age_days": float, "spool_max_5xx": int, "host_id": str,
-    "instance_type": str, "discover": bool, "labels": dict, "servers": list,
+    "instance_type": str, "discover": bool, "discover_interval_s": float, "labels": dict, "servers": list,
 }  # fmt: skip
 
 
@@ -127,9 +132,9 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()
-            if text not in ("true", "false", "1", "0", "yes", "no"):
+            if text not in TRUE_WORDS | FALSE_WORDS:
                 raise ValueError
-            return text in ("true", "1", "yes")
+            return text in TRUE_WORDS
         if kind is float:
             return float(value)
         if kind is int:
@@ -144,6 +149,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             return value if isinstance(value, list) else _servers(str(value))
         return str(value)
     except ValueError:
+        if kind is bool:
+            raise ConfigError(f"{where}: {value!r} is not a boolean: use true or false") from None
         raise ConfigError(f"{where}: {value!r} is not a valid {kind.__name__}") from None
 
 
@@ -158,7 +165,22 @@ def _pairs(text: str) -> dict[str, str]:
 
 
 def _servers(text: str) -> list[dict[str, str]]:
-    return [{"kind": k, "url": v} for k, v in _pairs(text).items()]
+    """kind=url,… in order; a kind may come several times (two vLLM servers on one host)."""
+    out = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        kind, eq, url = item.partition("=")
+        if not eq or not kind:
+            raise ValueError
+        out.append({"kind": kind.strip(), "url": url.strip()})
+    return out
+
+
+def local_url(url: str) -> str:
+    """http://:8000/metrics (no host) means this machine."""
+    for scheme in ("http://:", "https://:"):
+        if url.startswith(scheme):
+            return scheme[:-1] + "127.0.0.1:" + url[len(scheme) :]
+    return url
 
 
 def _validate(cfg: AgentConfig) -> None:
@@ -168,6 +190,9 @@ def _validate(cfg: AgentConfig) -> None:
         raise ConfigError("push_interval_s must be at least sample_interval_s")
     if cfg.spool_max_5xx < 1:
         raise ConfigError("spool_max_5xx must be at least 1")
+    if cfg.discover_interval_s and cfg.discover_interval_s < 10:
+        raise ConfigError("discover_interval_s must be 0 (at start only) or at least 10 s")
+    cfg.servers = [{**s, "url": local_url(str(s.get("url", "")))} if isinstance(s, dict) else s for s in cfg.servers]
     cfg.host_id = cfg.host_id.strip()
     if len(cfg.host_id) > 128 or not cfg.host_id.isprintable():
         raise ConfigError(f"host_id {cfg.host_id[:40]!r}…: at most 128 printable characters (the server's limit)")

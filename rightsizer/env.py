@@ -11,8 +11,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+from collectors.config import FALSE_WORDS as _FALSE
+from collectors.config import TRUE_WORDS as _TRUE  # one list of words for the server and the agent
 
 
 def env_str(name: str, default: str = "") -> str:

@@ -76,3 +76,21 @@ def test_host_id_from_file_environment_and_flag(tmp_path):
     assert load({}, {"RIGHTSIZER_HOST_ID": " gpu-node-17 "}, path).host_id == "gpu-node-17"
     assert load({"host_id": "from-flag"}, {"RIGHTSIZER_HOST_ID": "env"}, path).host_id == "from-flag"
     assert load({}, {}).host_id == "" and load({}, {}).spool_max_5xx == 20
+
+
+def test_boolean_words_are_the_servers(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from collectors.config import FALSE_WORDS, TRUE_WORDS
+    from rightsizer.env import env_bool
+
+    for word in TRUE_WORDS | FALSE_WORDS | {"ON", " Yes ", "Off"}:
+        truth = word.strip().lower() in TRUE_WORDS
+        assert load({}, {"RIGHTSIZER_DISCOVER": word}).discover is truth
+        monkeypatch.setenv("RS_TEST_BOOL", word)
+        assert env_bool("RS_TEST_BOOL", not truth) is truth  # the server reads the same words
+    with pytest.raises(ConfigError, match="not a boolean: use true or false"):
+        load({}, {"RIGHTSIZER_DISCOVER": "enabled"})
+    monkeypatch.setenv("RS_TEST_BOOL", "enabled")
+    with pytest.raises(ImproperlyConfigured, match="not a boolean: use true or false"):
+        env_bool("RS_TEST_BOOL", True)
