@@ -35,6 +35,19 @@ class ChannelForm(forms.ModelForm):
         model = Channel
         fields = ["kind", "name", "target", "secret", "events", "min_saving_usd_month", "enabled"]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.kind != "email":  # a saved URL is a secret too (Slack's path)
+            self.fields["target"].required = False
+            self.fields["target"].help_text = f"saved: {self.instance.shown_target}; empty keeps it"
+            self.initial["target"] = ""
+
+    def clean_target(self) -> str:
+        target = self.cleaned_data.get("target", "")
+        if not target and self.instance.pk:
+            return self.instance.target
+        return target
+
     def clean_min_saving_usd_month(self) -> float:
         return self.cleaned_data.get("min_saving_usd_month") or 0.0
 

@@ -114,3 +114,19 @@ def test_the_alert_history_lists_events_and_their_deliveries(client, viewer):
     page = client.get("/alerts/").content.decode()
     assert "gpu-7 stopped reporting" in page and "ops:" in page and "pending" in page
     assert "gpu-7" not in client.get("/alerts/?type=host.back").content.decode()
+
+
+def test_the_admin_never_shows_a_saved_url_or_secret_and_keeps_them_when_left_empty(client, admin, public_dns):
+    channel = Channel.objects.create(kind="slack", name="costs", target="https://hooks.slack.com/services/T0/B0/xyz",
+                                     secret="", events=["host.offline"])  # fmt: skip
+    hook = webhook("https://hooks.example.com/in/abc", secret=SECRET, name="hook")
+    client.force_login(admin)
+    for c in (channel, hook):
+        page = client.get(f"/admin/alerts/channel/{c.pk}/change/").content.decode()
+        assert "/services/T0/B0/xyz" not in page and "/in/abc" not in page and SECRET not in page
+    data = {"kind": "webhook", "name": "hook 2", "target": "", "secret": "", "events": ["host.back"],
+            "min_saving_usd_month": "0", "enabled": "on"}  # fmt: skip
+    assert client.post(f"/admin/alerts/channel/{hook.pk}/change/", data).status_code == 302
+    hook.refresh_from_db()
+    assert (hook.name, hook.target, hook.secret, hook.events) == ("hook 2", "https://hooks.example.com/in/abc", SECRET,
+                                                                  ["host.back"])  # fmt: skip
