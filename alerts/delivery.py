@@ -13,6 +13,7 @@ import logging
 import time
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -67,6 +68,8 @@ def run(delivery_id: int, redelivered: bool = False) -> str | None:
         note = transport_for(delivery.channel).notify(delivery.event)
     except DeliveryError as exc:
         error, permanent, response_status = str(exc), exc.permanent, exc.response_status
+    except SoftTimeLimitExceeded:  # past every deadline (a DNS lookup that hung): may pass
+        error = f"no answer within the task's time limit ({settings.ALERTS_TIMEOUT_S + 30:g} s)"
     except Exception as exc:  # a bug in a transport must not leave the delivery 'sending'
         log.exception("event=alert_transport_crashed delivery=%s", delivery.pk)
         error, permanent = f"internal error: {type(exc).__name__}", True

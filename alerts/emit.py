@@ -13,25 +13,25 @@ from alerts.models import Channel, Delivery, Event
 log = logging.getLogger(__name__)
 
 
-def emit(type: str, key: str, subject: str, text: str, path: str = "", saving_usd_month: float | None = None,
+def emit(event_type: str, key: str, subject: str, text: str, path: str = "", saving_usd_month: float | None = None,
          data: dict | None = None, channels: list[Channel] | None = None) -> Event | None:  # fmt: skip
-    """The new event, or None when its key was emitted before (a re-run job sends nothing twice)."""
+    """The new event, or None when its key was emitted before (a re-run job sends nothing twice).
+    `channels` names the channels outright (send test); by default every enabled channel that wants it."""
     with transaction.atomic():
         if Event.objects.filter(key=key).exists():
             return None
         try:
             with transaction.atomic():
-                event = Event.objects.create(type=type, key=key[:255], subject=subject[:255], text=text, path=path,
-                                             saving_usd_month=saving_usd_month, data=data or {})  # fmt: skip
+                event = Event.objects.create(type=event_type, key=key[:255], subject=subject[:255], text=text,
+                                             path=path, saving_usd_month=saving_usd_month, data=data or {})  # fmt: skip
         except IntegrityError:  # the same key from a concurrent run
             return None
-        targets = channels if channels is not None else Channel.objects.filter(enabled=True)
-        wanted = [c for c in targets if channels is not None or c.wants(type, saving_usd_month)]
-        deliveries = Delivery.objects.bulk_create([Delivery(event=event, channel=c) for c in wanted])
-        ids = [d.pk for d in deliveries] if all(d.pk for d in deliveries) else list(
-            Delivery.objects.filter(event=event).values_list("pk", flat=True))  # fmt: skip
+        if channels is None:
+            channels = [c for c in Channel.objects.filter(enabled=True) if c.wants(event_type, saving_usd_month)]
+        Delivery.objects.bulk_create([Delivery(event=event, channel=c) for c in channels])
+        ids = list(Delivery.objects.filter(event=event).values_list("pk", flat=True))
         transaction.on_commit(lambda: enqueue(ids))
-    log.info("event=alert_emitted type=%s key=%s deliveries=%d", type, key, len(wanted))
+    log.info("event=alert_emitted type=%s key=%s deliveries=%d", event_type, key, len(ids))
     return event
 
 
