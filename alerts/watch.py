@@ -123,21 +123,22 @@ def saturation(now: datetime) -> int:
 def hosts(now: datetime) -> int:
     offline_after = timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
     states = {s.key: s for s in WatchState.objects.filter(key__startswith="host:")}
-    emitted = 0
+    emitted, first_sight = 0, []
     for host in Host.objects.filter(last_seen__isnull=False).only("pk", "hostname", "deployment", "last_seen"):
         offline = now - host.last_seen > offline_after
         state = states.get(f"host:{host.pk}")
+        if state is None:  # first sight: remember, say nothing
+            value = {"offline": offline, "window": now.timestamp(), "sent": [], "suppressed": 0}
+            first_sight.append(WatchState(key=f"host:{host.pk}", updated_at=now, value=value))
+            continue
         with transaction.atomic():
             emitted += _one_host(host, offline, state, now)
+    WatchState.objects.bulk_create(first_sight, batch_size=500, ignore_conflicts=True)  # a concurrent run's win
     return emitted
 
 
-def _one_host(host: Host, offline: bool, state: WatchState | None, now: datetime) -> int:
+def _one_host(host: Host, offline: bool, state: WatchState, now: datetime) -> int:
     window = settings.ALERTS_FLAP_WINDOW_S
-    if state is None:  # first sight: remember, say nothing
-        value = {"offline": offline, "window": now.timestamp(), "sent": [], "suppressed": 0}
-        WatchState.objects.create(key=f"host:{host.pk}", updated_at=now, value=value)
-        return 0
     v = dict(state.value)
     emitted = 0
     if now.timestamp() - v["window"] >= window:
