@@ -122,9 +122,9 @@ def _inventory_ids(batch: IngestBatch, token_id: int, now: datetime) -> Inventor
     if row is None or row[1] != digest:
         return sync_inventory(batch, token_id, digest, now)
     host_id, _, stored, last_seen = row
-    if last_seen is None or now - last_seen >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S):
-        Host.objects.filter(pk=host_id).update(last_seen=now)
-    return InventoryIds(host_id, stored["gpus"], stored["servers"])
+    # last_seen is written with the samples (telemetry.store), not by a statement of its own.
+    due = last_seen is None or now - last_seen >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S)
+    return InventoryIds(host_id, stored["gpus"], stored["servers"], seen_at=now if due else None)
 
 
 def _touch_token(token_id: int, last_used_at: datetime | None, now: datetime) -> None:

@@ -31,6 +31,7 @@ class InventoryIds:
     host_id: int
     gpu_ids: dict[str, int]  # uuid -> Gpu.pk
     server_ids: dict[str, int]  # agent's server id -> InferenceServer.pk
+    seen_at: datetime | None = None  # set: the samples' write also stores it as Host.last_seen
 
 
 def fingerprint(batch: IngestBatch) -> str:
@@ -78,10 +79,10 @@ def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
         host, created = Host.objects.get_or_create(
             machine_id=info.machine_id, defaults={**fields, "first_seen": now, "last_seen": now}
         )
-        host = Host.objects.select_for_update().get(machine_id=info.machine_id)
-        if created:
+        if created:  # our INSERT holds the row's lock until commit
             log.info("event=host_registered host=%s machine_id=%s", info.hostname, info.machine_id)
             return host
+        host = Host.objects.select_for_update().get(machine_id=info.machine_id)
     _watch_identity(host, batch, now)
     if host.hostname != info.hostname:
         log.info("event=host_renamed machine_id=%s old=%s new=%s", info.machine_id, host.hostname, info.hostname)
@@ -138,6 +139,7 @@ def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:
     existing = {g.uuid: g for g in Gpu.objects.select_for_update().filter(uuid__in=listed)}
     _refuse_claimed_gpus(host, batch, existing, now)
     ids: dict[str, int] = {}
+    added: list[Gpu] = []
     for uuid, info in listed.items():
         fields = {
             "host_id": host.pk,
@@ -149,20 +151,23 @@ def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:
         }
         gpu = existing.get(uuid)
         if gpu is None:
-            gpu = Gpu.objects.create(uuid=uuid, first_seen=now, **fields)
+            added.append(Gpu(uuid=uuid, first_seen=now, **fields))
             log.info("event=gpu_added host=%s gpu=%s name=%s", host.hostname, uuid, info.name)
-        else:
-            if gpu.host_id != host.pk:
-                # _refuse_claimed_gpus let it through: its old host dropped it or went silent.
-                log.info("event=gpu_moved gpu=%s from_host_id=%s to=%s", uuid, gpu.host_id, host.hostname)
-                # The old host's next push must re-sync: its cached ids list this GPU.
-                Host.objects.filter(pk=gpu.host_id).update(inventory_hash="")
-            changed = [k for k, v in fields.items() if getattr(gpu, k) != v]
-            for k in changed:
-                setattr(gpu, k, fields[k])
-            if changed:
-                gpu.save(update_fields=changed)
+            continue
+        if gpu.host_id != host.pk:
+            # _refuse_claimed_gpus let it through: its old host dropped it or went silent.
+            log.info("event=gpu_moved gpu=%s from_host_id=%s to=%s", uuid, gpu.host_id, host.hostname)
+            # The old host's next push must re-sync: its cached ids list this GPU.
+            Host.objects.filter(pk=gpu.host_id).update(inventory_hash="")
+        changed = [k for k, v in fields.items() if getattr(gpu, k) != v]
+        for k in changed:
+            setattr(gpu, k, fields[k])
+        if changed:
+            gpu.save(update_fields=changed)
         ids[uuid] = gpu.pk
+    # One INSERT for a new host's GPUs: registering a fleet is mostly this.
+    ids.update((gpu.uuid, gpu.pk) for gpu in Gpu.objects.bulk_create(added))
+    ids = {uuid: ids[uuid] for uuid in listed}  # in the payload's order
     gone = Gpu.objects.filter(host=host, active=True).exclude(uuid__in=listed)
     if n := gone.update(active=False):
         log.info("event=gpus_removed host=%s count=%d", host.hostname, n)
@@ -223,12 +228,17 @@ def _sync_servers(host: Host, batch: IngestBatch, gpu_ids: dict[str, int], now: 
         if server is None:
             server = InferenceServer.objects.create(host=host, server_id=info.id, first_seen=now, **fields)
             log.info("event=server_added host=%s server=%s model=%s", host.hostname, info.id, info.model)
-        else:
-            changed = [k for k, v in fields.items() if getattr(server, k) != v]
-            for k in changed:
-                setattr(server, k, fields[k])
-            if changed:
-                server.save(update_fields=changed)
+            # A new server's GPU links in one INSERT (set() would read them first).
+            through = InferenceServer.gpus.through
+            links = dict.fromkeys(gpu_ids[u] for u in info.gpu_uuids)
+            through.objects.bulk_create([through(inferenceserver_id=server.pk, gpu_id=g) for g in links])
+            ids[info.id] = server.pk
+            continue
+        changed = [k for k, v in fields.items() if getattr(server, k) != v]
+        for k in changed:
+            setattr(server, k, fields[k])
+        if changed:
+            server.save(update_fields=changed)
         server.gpus.set([gpu_ids[u] for u in info.gpu_uuids])
         ids[info.id] = server.pk
     listed = {s.id for s in batch.servers}

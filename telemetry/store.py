@@ -22,7 +22,7 @@ import orjson
 from django.db import connection, transaction
 
 from telemetry.inventory import InventoryIds
-from telemetry.models import GpuSample, HostSample, ServerSample
+from telemetry.models import GpuSample, Host, HostSample, ServerSample
 from telemetry.wire import IngestBatch, samples_json
 
 # (column, wire field) pairs; the wire names predate the unit-suffixed columns.
@@ -66,7 +66,8 @@ def store_many(items: list[tuple[IngestBatch, InventoryIds]]) -> list[int]:
     if connection.vendor == "postgresql":
         counts = _insert_postgres(_batches_json(items))
     else:
-        counts = _insert_portable([_rows(batch, ids) for batch, ids in items])
+        seen = [(ids.seen_at, ids.host_id) for _, ids in items if ids.seen_at is not None]
+        counts = _insert_portable([_rows(batch, ids) for batch, ids in items], seen)
     return [counts.get(host_id, 0) for host_id in host_ids]
 
 
@@ -79,8 +80,14 @@ def _batches_json(items: list[tuple[IngestBatch, InventoryIds]]) -> str:
     fraction of the cost of building rows in Python.
     """
     parts = [
-        b'{"h":%d,"g":%b,"s":%b,"samples":%b}'
-        % (ids.host_id, orjson.dumps(ids.gpu_ids), orjson.dumps(ids.server_ids), samples_json(batch))
+        b'{"h":%d,"seen":%b,"g":%b,"s":%b,"samples":%b}'
+        % (
+            ids.host_id,
+            orjson.dumps(ids.seen_at.isoformat() if ids.seen_at else None),
+            orjson.dumps(ids.gpu_ids),
+            orjson.dumps(ids.server_ids),
+            samples_json(batch),
+        )
         for batch, ids in items
     ]
     return (b"[" + b",".join(parts) + b"]").decode()
@@ -130,7 +137,8 @@ def _postgres_sql() -> str:
         return f"INSERT INTO {model._meta.db_table} ({names}) {select} ON CONFLICT ({key}, ts) DO NOTHING{returning}"
 
     return (
-        "WITH b AS (SELECT (e->>'h')::bigint AS host_id, e->'g' AS gpu_ids, e->'s' AS server_ids, "
+        "WITH b AS (SELECT (e->>'h')::bigint AS host_id, (e->>'seen')::timestamptz AS seen_at, "
+        "                  e->'g' AS gpu_ids, e->'s' AS server_ids, "
         "                  e->'samples' AS samples FROM json_array_elements(%s::json) AS e), "
         "s AS (SELECT b.host_id, b.gpu_ids, b.server_ids, e AS sample, to_timestamp((e->>'ts')::float8) AS ts "
         "      FROM b, json_array_elements(b.samples) AS e), "
@@ -146,17 +154,25 @@ def _postgres_sql() -> str:
         + insert(ServerSample, "server_id", SERVER_COLUMNS,
                  f"SELECT (s.server_ids->>r.id)::bigint, s.ts, {server_vals} FROM s, "
                  f"json_to_recordset(s.sample->'servers') AS r({server_rec})")
-        + ") SELECT host_id, count(*) FROM t0 GROUP BY host_id"
+        + "), t3 AS (UPDATE " + Host._meta.db_table + " AS h SET last_seen = b.seen_at FROM b "
+        "            WHERE h.id = b.host_id AND b.seen_at IS NOT NULL) "
+        "SELECT host_id, count(*) FROM t0 GROUP BY host_id"
     )  # fmt: skip
 
 
-def _insert_portable(batches: list[list[list[tuple]]]) -> dict[int, int]:
+def _insert_portable(batches: list[list[list[tuple]]], seen: list[tuple]) -> dict[int, int]:
     tables = [[row for rows in batches for row in rows[i]] for i in range(len(TABLES))]
     with transaction.atomic(), connection.cursor() as cursor:
         new_hosts = [
             _insert_values(cursor, model, key, columns, table, returning=i == 0)
             for i, ((model, key, columns), table) in enumerate(zip(TABLES, tables, strict=True))
         ][0]
+        if seen:
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.executemany(
+                f"UPDATE {Host._meta.db_table} SET last_seen = %s WHERE id = %s",
+                [(adapt(at), host_id) for at, host_id in seen],
+            )
     return dict(Counter(new_hosts))  # new host rows: the samples each batch added
 
 

@@ -49,6 +49,13 @@ def test_a_plain_agent_batch_takes_the_fast_path():
     assert decoded is not None and len(decoded.samples) == 3
 
 
+def test_a_hostname_that_looks_like_an_exponent_keeps_the_fast_path_and_a_tiny_number_does_not():
+    doc = batch(machine_id="bench-machine-000019", hostname="node-12")
+    assert _fast_path_takes(json.dumps(doc).encode()) is not None
+    doc["samples"][0]["new"] = 1e-15
+    assert _fast_path_takes(json.dumps(doc).encode()) is None
+
+
 def test_every_field_of_the_schema_is_in_the_decoder():
     pairs = [(wire.IngestBatch, IngestBatch), (wire.HostInfo, IngestBatch.model_fields["host"].annotation)]
     for fast, full in pairs:
