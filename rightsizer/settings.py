@@ -172,8 +172,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The image collects them beside the code (/app/static), not into the state volume, where an
+# upgrade would find the previous version's files.
+STATIC_ROOT = Path(env_str("RIGHTSIZER_STATIC_ROOT", str(VAR_DIR / "static"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # collectstatic (run by `make run` and the Dockerfile) writes hashed, compressed
 # copies and a manifest; before it has run (tests, a first runserver) the plain
 # storage and WhiteNoise's finders serve the files from the apps.
