@@ -51,8 +51,12 @@ def recommendations(now: datetime) -> int:
     marks = {s.key: s for s in WatchState.objects.filter(key__startswith="rec:")}
     cut = now - REC_LOOKBACK
     fresh = Q(status_changed_at__gte=cut) | Q(status_changed_at__isnull=True, first_seen__gte=cut)
-    recs = Recommendation.objects.filter(fresh | Q(pk__in=_marked_ids(marks)), status=Recommendation.Status.OPEN)
-    return sum(_one_recommendation(rec, marks.get(f"rec:{rec.pk}"), now) for rec in recs)
+    recs = list(Recommendation.objects.filter(fresh | Q(pk__in=_marked_ids(marks)), status=Recommendation.Status.OPEN))
+    emitted = sum(_one_recommendation(rec, marks.get(f"rec:{rec.pk}"), now) for rec in recs)
+    # A mark outlives its recommendation's open spell by nothing: reopened, it is new again.
+    still_open = {f"rec:{rec.pk}" for rec in recs}
+    WatchState.objects.filter(key__in=[k for k in marks if k not in still_open]).delete()
+    return emitted
 
 
 def _marked_ids(marks: dict) -> list[int]:

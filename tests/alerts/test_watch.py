@@ -122,6 +122,10 @@ def test_new_recommendations_and_plan_steps_once_and_a_material_growth_once(chan
     assert watch.recommendations(now) == 1 and watch.recommendations(now) == 0
     grew = Event.objects.get(type="saving.grew")
     assert grew.saving_usd_month == 2500 and grew.data["previous_saving_usd_month"] == 1900
+    idle.status = Recommendation.Status.RESOLVED
+    idle.save()
+    assert watch.recommendations(now) == 0
+    assert not WatchState.objects.filter(key=f"rec:{idle.pk}").exists()  # no mark outlives its open spell
 
 
 def test_a_channel_s_saving_threshold_filters_recommendation_events(channel):
