@@ -8,8 +8,11 @@ push goes out when it is due, whether or not earlier ones have answered.
 
     python bench/ingest.py --hosts 10000 --duration 60
 
-Prints pushes/s, rows/s, p50/p99 latency, errors, and the rows found in the
-database afterwards. Needs PostgreSQL (--database-url); uses Redis for the rate
+Prints pushes/s, rows/s, p50/p99/max latency, errors, the rows sent and found
+in the database afterwards, bytes per stored row (heap + index, all partitions),
+and the same run's ceiling: one client COPYing rows of the same shape into
+copies of the sample tables in one transaction, with ingest's rows/s as a share
+of it. Needs PostgreSQL (--database-url); uses Redis for the rate
 limiter's counters when --redis-url answers.
 """
 
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -227,10 +231,82 @@ def create_token(env: dict[str, str], name: str) -> str:
                           check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int = 8) -> subprocess.Popen:
+    """gthread workers, as the server runs them: a worker's concurrent pushes share a write."""
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     return subprocess.Popen([gunicorn, "rightsizer.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                             "--worker-class", "gthread", "--threads", str(threads),
                              "--backlog", "4096", "--log-level", "warning"], cwd=ROOT, env=env)  # fmt: skip
+
+
+# ---------------------------------------------------------------- the same run's ceiling and disk
+
+
+def sample_rows(hosts: int, pushes: int, rng: random.Random) -> dict[str, list[tuple]]:
+    """The rows `pushes` pushes of the benchmark store, built as the server would (ids made up)."""
+    base = time.time() - 86400
+    tables: dict[str, list[tuple]] = {"hostsample": [], "gpusample": [], "serversample": []}
+    for k in range(pushes):
+        h = k % hosts
+        doc = json.loads(gzip.decompress(push_body(h, base + PUSH_INTERVAL_S * (k // hosts + 1), rng)))
+        for s in doc["samples"]:
+            ts = s["ts"]
+            tables["hostsample"].append((h, ts, s["cpu_pct"], s["mem_used"], s["net_rx_bps"], s["net_tx_bps"]))
+            for g, reading in enumerate(s["gpus"]):
+                tables["gpusample"].append((h * GPUS_PER_HOST + g, ts, reading["util_pct"], reading["mem_used"],
+                                            reading["power_w"], reading["temp_c"]))  # fmt: skip
+            for r in s["servers"]:
+                values = [r[k] for k in ("running", "waiting", "kv_cache_pct", "batch_size", "preempted",
+                                         "prompt_tps", "gen_tps")]  # fmt: skip
+                tables["serversample"].append((h, ts, *values))
+    return tables
+
+
+COPY_COLUMNS = {
+    "hostsample": "host_id, ts, cpu_pct, mem_used_bytes, net_rx_bps, net_tx_bps",
+    "gpusample": "gpu_id, ts, util_pct, mem_used_bytes, power_w, temp_c",
+    "serversample": "server_id, ts, running, waiting, kv_cache_pct, batch_size, preempted, prompt_tps, gen_tps",
+}
+
+
+def copy_ceiling(url: str, rows: dict[str, list[tuple]]) -> float:
+    """Rows/s one client COPYs into copies of the sample tables (their keys, no foreign keys), one commit."""
+    with psycopg.connect(url) as conn:
+        for t in rows:
+            conn.execute(f"DROP TABLE IF EXISTS bench_copy_{t}")
+            conn.execute(f"CREATE TABLE bench_copy_{t} (LIKE telemetry_{t} INCLUDING DEFAULTS INCLUDING IDENTITY)")
+            key = COPY_COLUMNS[t].split(",")[0]
+            conn.execute(f"ALTER TABLE bench_copy_{t} ADD UNIQUE ({key}, ts)")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            for t, table_rows in rows.items():
+                with cur.copy(f"COPY bench_copy_{t} ({COPY_COLUMNS[t]}) FROM STDIN") as copy:
+                    for row in table_rows:
+                        copy.write_row((row[0], datetime.fromtimestamp(row[1], tz=UTC), *row[2:]))
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        for t in rows:
+            conn.execute(f"DROP TABLE bench_copy_{t}")
+        conn.commit()
+    return sum(len(r) for r in rows.values()) / elapsed
+
+
+def bytes_per_row(url: str) -> dict[str, float]:
+    """Heap + index + TOAST bytes per stored row of each sample table (all its partitions)."""
+    out = {}
+    with psycopg.connect(url) as conn:
+        conn.execute("CHECKPOINT")  # not needed for sizes, but settles the free-space map
+        for t in ("hostsample", "gpusample", "serversample"):
+            size = conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "WHERE c.oid = %s::regclass "
+                "   OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)",
+                [f"telemetry_{t}", f"telemetry_{t}"],
+            ).fetchone()[0]
+            n = conn.execute(f"SELECT count(*) FROM telemetry_{t}").fetchone()[0]
+            out[t] = size / n if n else float("nan")
+    return out
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 30) -> None:
@@ -258,7 +334,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of steady load")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/rightsizer_bench")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -295,13 +372,13 @@ def main() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     token = create_token(env, "bench")
     before = count_rows(args.database_url)["hostsample"]
-    gunicorn = start_gunicorn(env, args.port, args.workers)
+    gunicorn = start_gunicorn(env, args.port, args.workers, args.threads)
     try:
         wait_for_port(args.port, gunicorn)
         print(
             f"hosts={args.hosts} gpus_per_host={GPUS_PER_HOST} push_interval_s={PUSH_INTERVAL_S:g} "
             f"samples_per_push={SAMPLES_PER_PUSH} rows_per_push={rows_per_push()} "
-            f"target_pushes_per_s={args.hosts / PUSH_INTERVAL_S:.1f} workers={args.workers} "
+            f"target_pushes_per_s={args.hosts / PUSH_INTERVAL_S:.1f} workers={args.workers} threads={args.threads} "
             f"redis={'yes' if 'REDIS_URL' in env else 'no'}",
             flush=True,
         )
@@ -335,10 +412,24 @@ def main() -> None:
         f"p99_ms={1000 * pct(latencies, 99):.1f}  max_ms={1000 * max(latencies or [0]):.1f}  "
         f"errors={errors}"
     )
+    sent = (ok + len(results)) * rows_per_push()
     print(
-        f"database: host_samples={found['hostsample']} (expected {expected})  "
+        f"database: rows_sent={sent} rows_found={sum(found.values()) - before * rows_per_push() // SAMPLES_PER_PUSH} "
+        f"host_samples={found['hostsample']} (expected {expected})  "
         f"gpu_samples={found['gpusample']} (expected {expected * GPUS_PER_HOST})  "
         f"server_samples={found['serversample']} (expected {expected})"
+    )
+    sizes = bytes_per_row(args.database_url)
+    per_gpu_sample = (sizes["gpusample"] * GPUS_PER_HOST + sizes["hostsample"] + sizes["serversample"]) / GPUS_PER_HOST
+    print(
+        f"disk: bytes_per_row host={sizes['hostsample']:.0f} gpu={sizes['gpusample']:.0f} "
+        f"server={sizes['serversample']:.0f}  per GPU sample with its host and server share={per_gpu_sample:.0f}"
+    )
+    ingest_rows_s = pushes_s * rows_per_push()
+    ceiling = copy_ceiling(args.database_url, sample_rows(args.hosts, min(len(results), 20_000), random.Random(3)))
+    print(
+        f"ceiling: COPY of the same rows, one client, one commit: {ceiling:.0f} rows/s; "
+        f"ingest reached {ingest_rows_s:.0f} rows/s = {100 * ingest_rows_s / ceiling:.0f}% of it"
     )
 
 
