@@ -291,6 +291,8 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# However many beats run (a worker with --beat on each machine), one sends: rightsizer/beat.py.
+CELERY_BEAT_SCHEDULER = "rightsizer.beat.SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Roll closed 5-minute periods and hours; re-roll hosts whose samples came late.
     "roll-up": {
