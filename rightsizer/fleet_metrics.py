@@ -101,7 +101,7 @@ class FleetCollector(Collector):
         runs = {r.task: r for r in TaskRun.objects.filter(task__in=WATCHED_TASKS.values())}
         age = GaugeMetricFamily("rightsizer_task_last_success_age_seconds", "Seconds since the job last succeeded "
                                 "(any worker); absent until it has once. Rollup every minute, analysis hourly.",
-                                labels=["job", "task"])  # fmt: skip
+                                labels=["beat_job", "task"])  # fmt: skip
         for job, task in WATCHED_TASKS.items():
             run = runs.get(task)
             if run and run.last_success_at:

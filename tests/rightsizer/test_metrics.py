@@ -99,11 +99,11 @@ def test_fleet_state_hosts_gpus_advice_money_and_beat_lag(client):
     page = fleet.totals(fleet.load_rows())
     assert value(samples, "rightsizer_potential_saving_usd_month") == page.saving_usd_month > 0
     assert value(samples, "rightsizer_fleet_cost_usd_month") == page.usd_month == 21900.0
-    age = value(samples, "rightsizer_task_last_success_age_seconds", job="rollup", task="telemetry.tasks.roll_up")
+    age = value(samples, "rightsizer_task_last_success_age_seconds", beat_job="rollup", task="telemetry.tasks.roll_up")
     assert 90 <= age < 150
     assert (
         "rightsizer_task_last_success_age_seconds",
-        (("job", "analysis"), ("task", "recommender.tasks.analyze")),
+        (("beat_job", "analysis"), ("task", "recommender.tasks.analyze")),
     ) not in samples  # never ran: absent, not 0
     assert 480 <= value(samples, "rightsizer_rollup_lag_seconds") < 540
 
@@ -131,7 +131,7 @@ def test_task_runs_failures_and_durations_come_from_the_task_signals(client):
     assert ok.last_success_at and ok.last_failure_at is None and ok.last_duration_s is not None
     failed = TaskRun.objects.get(task="tests.metrics_boom")
     assert failed.last_failure_at and failed.last_success_at is None
-    age = value(after, "rightsizer_task_last_success_age_seconds", job="summary",
+    age = value(after, "rightsizer_task_last_success_age_seconds", beat_job="summary",
                 task="recommender.tasks.summarize_fleet")  # fmt: skip
     assert 0 <= age < 30
 
@@ -143,3 +143,15 @@ def test_a_scrape_token_when_one_is_set(client, settings):
     assert b"RIGHTSIZER_METRICS_TOKEN" in resp.content
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     scrape(client, HTTP_AUTHORIZATION="Bearer scrape-secret")
+
+
+def test_the_grafana_dashboard_reads_only_metrics_that_exist(client):
+    import json
+    import re
+    from pathlib import Path
+
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "deploy/grafana/rightsizer.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    used = {re.sub(r"_(total|bucket|count|sum)$", "", m) for e in exprs for m in re.findall(r"rightsizer_\w+", e)}
+    families = {f.name for f in text_string_to_metric_families(client.get("/metrics").content.decode())}
+    assert used and used <= families, used - families
