@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError
 
+from collectors import __version__
 from dashboard.access import admin_required, is_admin, viewer_required
 from dashboard.forms import GpuPriceForm, HostPriceForm, ThresholdsForm, TokenForm
 from dashboard.views import alerts
@@ -47,6 +48,7 @@ def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
         "thresholds": DeploymentThresholds.objects.all(),
         "defaults": [(k, conf.RECOMMENDER_THRESHOLDS.get(k, v)) for k, v in DEFAULTS.items()],
         "ingest_base": request.build_absolute_uri("/").rstrip("/"),
+        "agent_version": __version__,  # the tag the install commands name
         "agent_form": TokenForm(prefix="agent"), "api_form": TokenForm(prefix="api"),
         "host_price_form": HostPriceForm(), "thresholds_form": ThresholdsForm(),
         **alerts.settings_context(),

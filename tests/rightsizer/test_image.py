@@ -118,7 +118,9 @@ def test_the_build_stage_wheel_holds_the_code_templates_static_files_and_migrati
         "dashboard/templates/dashboard/base.html",
         "accounts/models.py",
         "collectors/jsonlog.py",
+        "collectors/packaging/rightsizer-agent.service",  # the one-line systemd install reads it from the venv
+        "collectors/packaging/install.sh",
     ):
-        assert wanted in names, wanted  # fmt: skip
+        assert wanted in names, wanted
     assert any(n.startswith("dashboard/static/dashboard/vendor/chartjs/") for n in names)
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
