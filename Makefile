@@ -20,12 +20,13 @@ $(VENV)/.installed-server: pyproject.toml | $(BIN)/python
 	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e '.[server,agent]'
 	touch $@
 
+# exec: make's shell gives way to the script, whose Ctrl-C ends it normally; make then prints no "Interrupt".
 run: $(VENV)/.installed-server
-	VENV=$(VENV) DEMO=$(DEMO) ./scripts/run.sh
+	exec env VENV=$(VENV) DEMO=$(DEMO) ./scripts/run.sh
 
 # `make run` plus a simulated fleet of 20 hosts with two weeks of history, analysed.
 demo: $(VENV)/.installed-server
-	VENV=$(VENV) DEMO=1 ./scripts/run.sh
+	exec env VENV=$(VENV) DEMO=1 ./scripts/run.sh
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
