@@ -116,9 +116,14 @@ def run_agent(server, state: Path, seconds: float, until=lambda: True) -> subpro
     state.mkdir(parents=True, exist_ok=True)
     log_path = state / "agent.log"  # a file, not a pipe: the test reads it while the agent runs
     with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_file, text=True,
-                                env={"PATH": "/usr/bin:/bin", "RIGHTSIZER_DISCOVER": "false",
-                                     "RIGHTSIZER_LOG_FORMAT": "kv"})  # these tests read key=value lines
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "RIGHTSIZER_DISCOVER": "false", "RIGHTSIZER_LOG_FORMAT": "kv"},
+        )  # these tests read key=value lines
     deadline = time.monotonic() + 30  # a busy test machine may take seconds to start Python
     while not ("event=agent_started" in log_path.read_text() and until()) and time.monotonic() < deadline:
         time.sleep(0.05)

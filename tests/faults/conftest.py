@@ -77,9 +77,13 @@ class Agent:
         cmd = [sys.executable, "-m", "collectors.cli", "--url", url, "--token", token, "--state-dir", str(state),
                "--sample-interval", str(sample_s), "--push-interval", str(push_s), "run"]  # fmt: skip
         with open(self.log, "a") as log_file:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_file,
-                                         env={"PATH": "/usr/bin:/bin", "RIGHTSIZER_DISCOVER": "false",
-                                              "RIGHTSIZER_LOG_FORMAT": "kv"})  # these tests read key=value lines
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                env={"PATH": "/usr/bin:/bin", "RIGHTSIZER_DISCOVER": "false", "RIGHTSIZER_LOG_FORMAT": "kv"},
+            )  # these tests read key=value lines
         assert wait_for(lambda: self.proc.poll() is not None or "event=agent_started" in self.log.read_text(), 30)
         assert self.proc.poll() is None, self.log.read_text()
 
