@@ -32,7 +32,8 @@ COPY manage.py ./
 RUN pip install --no-cache-dir --no-deps /tmp/dist/*.whl && rm -rf /tmp/dist \
  && useradd --system --uid 10001 --home /var/lib/rightsizer rightsizer \
  && mkdir -p /var/lib/rightsizer /tmp/rightsizer-metrics \
- && SECRET_KEY=build-only RIGHTSIZER_VAR_DIR=/tmp/build-var python manage.py collectstatic --no-input -v0 \
+ && SECRET_KEY=build-only RIGHTSIZER_VAR_DIR=/tmp/build-var env -u PROMETHEUS_MULTIPROC_DIR \
+    python manage.py collectstatic --no-input -v0 \
  && rm -rf /tmp/build-var \
  && chown rightsizer /var/lib/rightsizer /tmp/rightsizer-metrics
 
