@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = "rightsizer:beat:lock"
 LOCK_TTL_S = 30.0
+RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 class SingleBeatScheduler(PersistentScheduler):
@@ -35,6 +36,16 @@ class SingleBeatScheduler(PersistentScheduler):
         if not self._hold_lock():
             return LOCK_TTL_S / 3
         return min(super().tick(*args, **kwargs), LOCK_TTL_S / 3)
+
+    def close(self) -> None:
+        """A beat that stops hands the lock over at once, not when it expires (a restart sends on time)."""
+        if self._holding and self._redis is not None:
+            try:
+                self._redis.eval(RELEASE, 1, LOCK_KEY, self.lock_owner)
+            except Exception as exc:  # noqa: BLE001 - it expires by itself within LOCK_TTL_S
+                log.warning("event=beat_lock_not_released error=%s", type(exc).__name__)
+            self._holding = False
+        super().close()
 
     def _hold_lock(self) -> bool:
         if not settings.REDIS_URL:
