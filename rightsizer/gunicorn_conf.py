@@ -38,8 +38,9 @@ logconfig_dict = {
     },
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
-        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # No level here: gunicorn's own --log-level (make run: warning) and the access log's INFO stand.
+        "gunicorn.error": {"handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"handlers": ["stdout"], "propagate": False},
     },
 }
 
