@@ -2,7 +2,7 @@
 dedupe key, so running it twice — or two of it at once — emits nothing twice.
 
 - recommendations and plan steps opened in the last day, and savings that grew materially;
-- users waiting: the latest closed 5-minute rollup of a server shows requests queued (at once,
+- users waiting: a server's raw samples of the last few minutes show requests queued (at once,
   not with the hourly analysis); one event per server per flap window;
 - hosts offline and back, throttled per host: one offline/back pair per flap window, then one
   summary (host.flapping) when the window ends;
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Avg, Count, Max, Min, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,11 +27,11 @@ from alerts.models import Budget, Delivery, WatchState
 from recommender.lifecycle import material
 from recommender.models import DeploymentThresholds, Recommendation
 from recommender.thresholds import merged, parse
-from telemetry.models import Host, InferenceServer, ServerRollup
-from telemetry.models.rollups import PERIOD_5M
+from telemetry.models import Host, InferenceServer, ServerSample
 
 log = logging.getLogger(__name__)
 REC_LOOKBACK = timedelta(days=1)  # older advice is the digest's, not a fresh alert's
+SATURATION_MIN_SAMPLES = 3  # one stray reading is not users waiting
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
@@ -95,12 +95,16 @@ def _one_recommendation(rec: Recommendation, mark: WatchState | None, now: datet
 
 
 def saturation(now: datetime) -> int:
-    """Servers whose latest closed 5-minute period had requests waiting past the batching_waiting threshold."""
+    """Servers whose raw samples of the last RIGHTSIZER_ALERTS_SATURATION_WINDOW_S show requests waiting past
+    the batching_waiting threshold on average: within a minute or two of the push that carried them, not
+    with the hourly analysis nor after the 5-minute rollup closes."""
     base = parse(settings.RECOMMENDER_THRESHOLDS)
     overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
-    since = now - timedelta(seconds=2 * PERIOD_5M + settings.ROLLUP_GRACE_S)
-    rows = (ServerRollup.objects.filter(period_s=PERIOD_5M, ts__gte=since, waiting_mean__isnull=False)
-            .values("server_id", "ts", "waiting_mean", "kv_cache_pct_mean"))  # fmt: skip
+    since = now - timedelta(seconds=settings.ALERTS_SATURATION_WINDOW_S)
+    rows = (ServerSample.objects.filter(ts__gte=since, ts__lte=now, waiting__isnull=False).values("server_id")
+            .annotate(waiting_mean=Avg("waiting"), kv_cache_pct_mean=Avg("kv_cache_pct"), samples=Count("ts"),
+                      first=Min("ts"), last=Max("ts")))  # fmt: skip
+    rows = [r for r in rows if r["samples"] >= SATURATION_MIN_SAMPLES]
     servers = {s.pk: s for s in InferenceServer.objects.filter(pk__in={r["server_id"] for r in rows})
                .select_related("host")}  # fmt: skip
     window = settings.ALERTS_FLAP_WINDOW_S
@@ -114,12 +118,14 @@ def saturation(now: datetime) -> int:
             continue
         where = f"{server.server_id} on {server.host.hostname}"
         text = (f"Requests waited on {where} (deployment {server.host.deployment or '—'}): {r['waiting_mean']:.1f} "
-                f"on average over the 5 minutes from {r['ts']:%H:%M} UTC (threshold {limit:g}).")  # fmt: skip
-        key = f"saturation:{server.pk}:{int(r['ts'].timestamp()) // window}"
+                f"on average in {r['samples']} samples from {r['first']:%H:%M:%S} to {r['last']:%H:%M:%S} UTC "
+                f"(threshold {limit:g}).")  # fmt: skip
+        key = f"saturation:{server.pk}:{int(r['last'].timestamp()) // window}"
         path = reverse("dashboard:host", args=[server.host_id])
         data = {"server": server.server_id, "host": server.host.hostname, "deployment": server.host.deployment,
                 "waiting_mean": r["waiting_mean"], "kv_cache_pct_mean": r["kv_cache_pct_mean"],
-                "period_start": r["ts"].isoformat()}  # fmt: skip
+                "samples": r["samples"], "first_sample": r["first"].isoformat(),
+                "last_sample": r["last"].isoformat()}  # fmt: skip
         emitted += emit("saturation", key, f"Users waiting on {where}", text, path, None, data) is not None
     return emitted
 

@@ -369,6 +369,8 @@ ALERTS_BACKOFF_S = env_float("RIGHTSIZER_ALERTS_BACKOFF_S", 30.0, minimum=0.0)  
 # A host's offline/back alerts: one pair per window, then one summary of the rest; users-waiting alerts:
 # one per server per window.
 ALERTS_FLAP_WINDOW_S = env_int("RIGHTSIZER_ALERTS_FLAP_WINDOW_S", 3600, minimum=60)
+# Users waiting: the mean of a server's raw samples over this many seconds (the watcher runs every minute).
+ALERTS_SATURATION_WINDOW_S = env_int("RIGHTSIZER_ALERTS_SATURATION_WINDOW_S", 120, minimum=10)
 
 LOG_LEVEL = env_str("RIGHTSIZER_LOG_LEVEL", "INFO").upper()
 # json: one JSON object per event (web, worker, beat, gunicorn's access log, the agent); kv: key=value lines.

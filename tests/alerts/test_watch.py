@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from alerts import watch
 from alerts.models import Budget, Channel, Delivery, Event, WatchState
 from recommender.models import HostSummary, Recommendation
-from telemetry.models import Host, HostRollup, InferenceServer, ServerRollup
+from telemetry.models import Host, HostRollup, InferenceServer, ServerSample
 from tests.alerts.conftest import ALL_EVENTS
 from tests.batches import batch, post
 
@@ -139,15 +139,29 @@ def test_a_channel_s_saving_threshold_filters_recommendation_events(channel):
     assert list(Delivery.objects.values_list("event__type", flat=True)) == ["plan_step.new"]
 
 
-def test_users_waiting_in_the_latest_5_minute_rollup_alert_at_once_once_per_window(channel):
+def test_users_waiting_in_the_last_minutes_of_raw_samples_alert_at_once_once_per_window(channel):
     now = timezone.now()
     host = Host.objects.create(machine_id="m", hostname="gpu-7", deployment="chat-prod", last_seen=now)
     server = InferenceServer.objects.create(host=host, server_id="vllm:8000", kind="vllm")
-    period = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5 + 5)
-    ServerRollup.objects.create(server=server, period_s=300, ts=period, samples=60, covered_s=300, waiting_mean=12.0)
-    assert watch.saturation(now) == 1 and watch.saturation(now) == 0
+    quiet = InferenceServer.objects.create(host=host, server_id="vllm:8001", kind="vllm")
+    for i in range(6):  # the last 30 s of 5-second samples, as one push carries them
+        ts = now - timedelta(seconds=5 * i)
+        ServerSample.objects.create(server=server, ts=ts, waiting=12.0, kv_cache_pct=97.0)
+        ServerSample.objects.create(server=quiet, ts=ts, waiting=0.2 if i else 3.0)  # one spike: mean 0.6
+    ServerSample.objects.create(server=quiet, ts=now - timedelta(minutes=10), waiting=50.0)  # long gone
+    assert watch.saturation(now) == 1 and watch.saturation(now + timedelta(minutes=1)) == 0
     event = Event.objects.get()
     assert event.type == "saturation" and "vllm:8000 on gpu-7" in event.subject and event.data["waiting_mean"] == 12
+    assert event.data["samples"] == 6 and "threshold 1" in event.text
+
+
+def test_two_readings_are_not_yet_users_waiting(channel):
+    now = timezone.now()
+    host = Host.objects.create(machine_id="m", hostname="gpu-7", deployment="chat-prod", last_seen=now)
+    server = InferenceServer.objects.create(host=host, server_id="vllm:8000", kind="vllm")
+    for i in range(2):
+        ServerSample.objects.create(server=server, ts=now - timedelta(seconds=5 * i), waiting=40.0)
+    assert watch.saturation(now) == 0
 
 
 def test_a_budget_passed_by_spend_plus_forecast_alerts_once_a_month(channel):
