@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8798)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/rightsizer_bench")
     parser.add_argument("--rate-limit", type=int, default=0)
+    parser.add_argument("--warm-passes", type=int, default=0,
+                        help="push each measured host this often first (earlier samples), as in steady state, "
+                             "where the worker has seen the host before")  # fmt: skip
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -43,8 +46,8 @@ def main() -> None:
     try:
         wait_for_port(args.port, gunicorn)
         rng, now = random.Random(5), time.time()
-        bodies = [push_body(h % args.hosts, now - 25 + i * 0.001, rng) for i, h in
-                  enumerate(rng.sample(range(args.hosts), min(args.hosts, args.pushes + 50)))]  # fmt: skip
+        hosts = rng.sample(range(args.hosts), min(args.hosts, args.pushes + 50))
+        bodies = [push_body(h % args.hosts, now - 25 + i * 0.001, rng) for i, h in enumerate(hosts)]
 
         def post(body: bytes) -> int:
             conn = http.client.HTTPConnection("127.0.0.1", args.port)
@@ -57,6 +60,9 @@ def main() -> None:
 
         for body in bodies[:50]:  # warm up: connections, caches
             post(body)
+        for k in range(args.warm_passes, 0, -1):  # the measured hosts, 30 s earlier per pass
+            for i, h in enumerate(hosts[50:]):
+                post(push_body(h % args.hosts, now - 25 - 30 * k + i * 0.001, random.Random(h)))
         worker = psutil.Process(gunicorn.pid).children()[0]
         pg = [p for p in psutil.process_iter(["username"]) if p.info["username"] == "postgres"]
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "rightsizer.metrics.IngestMetrics",  # first, so it times and counts every ingest answer, refusals too
+    "rightsizer.ingest_path.IngestPath",  # answers POST /api/v1/ingest past the rest (headers-only middleware kept)
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

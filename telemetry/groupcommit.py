@@ -44,7 +44,7 @@ class _Pending:
     ids: InventoryIds
     rows: int
     done: threading.Event = field(default_factory=threading.Event)
-    accepted: int = 0
+    accepted: int | None = 0  # None: stale cached ids, nothing stored (telemetry.hostcache)
     error: BaseException | None = None
 
 
@@ -55,8 +55,8 @@ class GroupWriter:
         self._pid: int | None = None
         self.writes = self.batches = 0  # since start, for the tests and the benchmark
 
-    def store(self, batch: IngestBatch, ids: InventoryIds, timeout_s: float) -> int:
-        """The batch's new samples, once the write holding them has committed."""
+    def store(self, batch: IngestBatch, ids: InventoryIds, timeout_s: float) -> int | None:
+        """The batch's new samples, once the write holding them has committed (None: stale ids, not stored)."""
         rows = sum(1 + len(s.gpus) + len(s.servers) for s in batch.samples)
         item = _Pending(batch, ids, rows)
         with self._cond:
@@ -150,8 +150,11 @@ class GroupWriter:
 writer = GroupWriter()  # this process's; its thread starts with the first push
 
 
-def store(batch: IngestBatch, ids: InventoryIds) -> int:
-    """Store the batch (with others of this process when group commit is on); its new samples."""
+def store(batch: IngestBatch, ids: InventoryIds) -> int | None:
+    """Store the batch (with others of this process when group commit is on); its new samples.
+
+    None: the ids came from this process's cache and the host's inventory changed since; nothing stored.
+    """
     if not settings.INGEST_GROUP_COMMIT or connection.in_atomic_block:
         return store_samples(batch, ids)
     return writer.store(batch, ids, settings.INGEST_GROUP_TIMEOUT_S)

@@ -1,8 +1,9 @@
 """POST /api/v1/ingest: from an HTTP request to stored samples.
 
-The steady-state cost of one push is two round trips of its own, a token lookup
-and a host lookup (which also gives the GPU and server ids), and a share of one
-write: the batch joins the other pushes this process is serving in the next
+The steady-state cost of one push is no round trip of its own: the token and
+the host's ids (GPU and server ids too) come from this process's memory
+(telemetry.auth, 10 s; telemetry.hostcache, checked by the write itself), and a
+share of one write: the batch joins the other pushes this process is serving in the next
 group commit (telemetry.groupcommit; one statement on PostgreSQL), and the
 request answers 202 once that write has committed. Validation is one msgspec
 pass (telemetry.wire); the rate limit is counted in memory and shared through
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from telemetry import groupcommit
-from telemetry.auth import authenticate_agent
+from telemetry import groupcommit, hostcache
+from telemetry.auth import AgentIdentity, authenticate_agent, note_used
 from telemetry.errors import ApiError
 from telemetry.inventory import InventoryIds, fingerprint, sync_inventory
 from telemetry.models import AgentToken, Host
@@ -60,12 +62,19 @@ def _ingest(request: HttpRequest) -> JsonResponse:
     )
     check_rate(agent.token_id, batch.host.machine_id, settings.INGEST_RATE_LIMIT_PER_MIN, now_s)
     now = datetime.fromtimestamp(now_s, tz=UTC)
-    ids = _inventory_ids(batch, agent.token_id, now)
+    digest = fingerprint(batch)
+    ids, last_seen = _inventory_ids(batch, agent.token_id, digest, now, cached=True)
     accepted = groupcommit.store(batch, ids)
+    if accepted is None:  # the cached ids were stale: nothing stored; read the host row and sync as before
+        hostcache.forget(batch.host.machine_id)
+        ids, last_seen = _inventory_ids(batch, agent.token_id, digest, now, cached=False)
+        accepted = groupcommit.store(batch, ids) or 0
+    base = replace(ids, seen_at=None, expect_hash=None)
+    hostcache.put(batch.host.machine_id, hostcache.Known(digest, base, last_seen))
     oldest = min(s.ts for s in batch.samples) if batch.samples else now_s
     if accepted and oldest < now_s - settings.ROLLUP_GRACE_S:
         mark_late(ids.host_id, datetime.fromtimestamp(oldest, tz=UTC))
-    _touch_token(agent.token_id, agent.last_used_at, now)
+    _touch_token(agent, now)
     return JsonResponse({"accepted": accepted, "duplicates": len(batch.samples) - accepted}, status=202)
 
 
@@ -115,18 +124,31 @@ def _read_undeclared(request: HttpRequest, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _inventory_ids(batch: IngestBatch, token_id: int, now: datetime) -> InventoryIds:
-    digest = fingerprint(batch)
+def _inventory_ids(
+    batch: IngestBatch, token_id: int, digest: str, now: datetime, cached: bool
+) -> tuple[InventoryIds, datetime | None]:
+    """The ids to write with, and the host's last_seen once written."""
+    known = hostcache.get(batch.host.machine_id) if cached else None
+    if known is not None and known.inventory_hash == digest:
+        ids = replace(known.ids, seen_at=_seen_at(known.last_seen, now), expect_hash=digest)
+        return ids, ids.seen_at or known.last_seen
     fields = ("id", "inventory_hash", "inventory_ids", "last_seen")
     row = fetch_row(Host, fields, "machine_id", batch.host.machine_id)
     if row is None or row[1] != digest:
-        return sync_inventory(batch, token_id, digest, now)
+        return sync_inventory(batch, token_id, digest, now), now  # the upsert wrote last_seen
     host_id, _, stored, last_seen = row
+    seen_at = _seen_at(last_seen, now)
+    return InventoryIds(host_id, stored["gpus"], stored["servers"], seen_at=seen_at), seen_at or last_seen
+
+
+def _seen_at(last_seen: datetime | None, now: datetime) -> datetime | None:
     # last_seen is written with the samples (telemetry.store), not by a statement of its own.
     due = last_seen is None or now - last_seen >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S)
-    return InventoryIds(host_id, stored["gpus"], stored["servers"], seen_at=now if due else None)
+    return now if due else None
 
 
-def _touch_token(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
-    if last_used_at is None or now - last_used_at >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S):
-        AgentToken.objects.filter(pk=token_id).update(last_used_at=now)
+def _touch_token(agent: AgentIdentity, now: datetime) -> None:
+    last = agent.last_used_at
+    if last is None or now - last >= timedelta(seconds=settings.LAST_SEEN_RESOLUTION_S):
+        AgentToken.objects.filter(pk=agent.token_id).update(last_used_at=now)
+        note_used(agent, now)

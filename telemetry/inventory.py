@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from telemetry import identity
 from telemetry.deployment import deployment_name
@@ -32,6 +32,8 @@ class InventoryIds:
     gpu_ids: dict[str, int]  # uuid -> Gpu.pk
     server_ids: dict[str, int]  # agent's server id -> InferenceServer.pk
     seen_at: datetime | None = None  # set: the samples' write also stores it as Host.last_seen
+    # Set (ids from telemetry.hostcache): the write stores nothing unless Host.inventory_hash still equals it.
+    expect_hash: str | None = None
 
 
 def fingerprint(batch: IngestBatch) -> str:
@@ -48,9 +50,9 @@ def fingerprint(batch: IngestBatch) -> str:
 
 def sync_inventory(batch: IngestBatch, token_id: int, digest: str, now: datetime) -> InventoryIds:
     with transaction.atomic():
-        host = _upsert_host(batch, token_id, now)
-        gpu_ids = _sync_gpus(host, batch, now)
-        server_ids = _sync_servers(host, batch, gpu_ids, now)
+        host, created = _upsert_host(batch, token_id, now)
+        gpu_ids = _sync_gpus(host, batch, now, created)
+        server_ids = _sync_servers(host, batch, gpu_ids, now, created)
         _set_deployment(host, batch)
         host.inventory_hash = digest
         host.inventory_ids = {"gpus": gpu_ids, "servers": server_ids}
@@ -59,7 +61,8 @@ def sync_inventory(batch: IngestBatch, token_id: int, digest: str, now: datetime
     return InventoryIds(host.pk, gpu_ids, server_ids)
 
 
-def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
+def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> tuple[Host, bool]:
+    """The host row, locked, and whether this call created it."""
     info = batch.host
     fields = {
         "hostname": info.hostname,
@@ -75,14 +78,16 @@ def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
     host = Host.objects.select_for_update().filter(machine_id=info.machine_id).first()
     if host is None:
         check_new_host(token_id, settings.INGEST_NEW_HOSTS_PER_HOUR, now)
-        # get_or_create re-reads after losing an insert race to a concurrent first push.
-        host, created = Host.objects.get_or_create(
-            machine_id=info.machine_id, defaults={**fields, "first_seen": now, "last_seen": now}
-        )
-        if created:  # our INSERT holds the row's lock until commit
+        # The SELECT above found none: insert at once (no second read), in a savepoint in case a
+        # concurrent first push of the same machine id wins the race; then re-read its row.
+        try:
+            with transaction.atomic():
+                host = Host.objects.create(machine_id=info.machine_id, **{**fields, "first_seen": now})
+        except IntegrityError:
+            host = Host.objects.select_for_update().get(machine_id=info.machine_id)
+        else:  # our INSERT holds the row's lock until commit
             log.info("event=host_registered host=%s machine_id=%s", info.hostname, info.machine_id)
-            return host
-        host = Host.objects.select_for_update().get(machine_id=info.machine_id)
+            return host, True
     _watch_identity(host, batch, now)
     if host.hostname != info.hostname:
         log.info("event=host_renamed machine_id=%s old=%s new=%s", info.machine_id, host.hostname, info.hostname)
@@ -91,7 +96,7 @@ def _upsert_host(batch: IngestBatch, token_id: int, now: datetime) -> Host:
         setattr(host, name, fields[name])
     if changed:
         host.save(update_fields=changed)
-    return host
+    return host, False
 
 
 IDENTITY_FIELDS = ["identity_history", "identity_conflict_at", "identity_conflict_hostnames"]
@@ -134,7 +139,7 @@ def _set_deployment(host: Host, batch: IngestBatch) -> None:
         host.deployment = name
 
 
-def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:
+def _sync_gpus(host: Host, batch: IngestBatch, now: datetime, created: bool) -> dict[str, int]:
     listed = {g.uuid: g for g in batch.gpus}
     existing = {g.uuid: g for g in Gpu.objects.select_for_update().filter(uuid__in=listed)}
     _refuse_claimed_gpus(host, batch, existing, now)
@@ -169,7 +174,7 @@ def _sync_gpus(host: Host, batch: IngestBatch, now: datetime) -> dict[str, int]:
     ids.update((gpu.uuid, gpu.pk) for gpu in Gpu.objects.bulk_create(added))
     ids = {uuid: ids[uuid] for uuid in listed}  # in the payload's order
     gone = Gpu.objects.filter(host=host, active=True).exclude(uuid__in=listed)
-    if n := gone.update(active=False):
+    if not created and (n := gone.update(active=False)):  # a host created just now has no other GPUs
         log.info("event=gpus_removed host=%s count=%d", host.hostname, n)
     return ids
 
@@ -210,8 +215,10 @@ def _refuse_claimed_gpus(host: Host, batch: IngestBatch, existing: dict[str, Gpu
         )
 
 
-def _sync_servers(host: Host, batch: IngestBatch, gpu_ids: dict[str, int], now: datetime) -> dict[str, int]:
-    existing = {s.server_id: s for s in InferenceServer.objects.filter(host=host)}
+def _sync_servers(
+    host: Host, batch: IngestBatch, gpu_ids: dict[str, int], now: datetime, created: bool
+) -> dict[str, int]:
+    existing = {} if created else {s.server_id: s for s in InferenceServer.objects.filter(host=host)}
     ids: dict[str, int] = {}
     for info in batch.servers:
         fields = {

@@ -1,11 +1,19 @@
-"""Keep each host's stored id map honest when an admin deletes inventory."""
+"""Keep each host's stored id map honest when an admin deletes inventory, and the token cache when a token changes."""
 
 from __future__ import annotations
 
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.models import AgentToken
+from telemetry.auth import forget_tokens
 from telemetry.models import Gpu, Host, InferenceServer
+
+
+@receiver(post_save, sender=AgentToken)
+@receiver(post_delete, sender=AgentToken)
+def _forget_tokens(sender, **kwargs) -> None:
+    forget_tokens()  # a revoke() here is seen at once; elsewhere within TOKEN_CACHE_S
 
 
 @receiver(post_delete, sender=Gpu)

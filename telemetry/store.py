@@ -50,25 +50,35 @@ TABLES = [  # model, entity key column, metric columns
 CHUNK_ROWS = 500  # keeps a long SQLite backfill under its bound-parameter limit
 
 
-def store_samples(batch: IngestBatch, ids: InventoryIds) -> int:
-    """Insert the validated batch; returns how many samples were new."""
+def store_samples(batch: IngestBatch, ids: InventoryIds) -> int | None:
+    """Insert the validated batch; returns how many samples were new (None: stale ids, nothing stored)."""
     return store_many([(batch, ids)])[0]
 
 
-def store_many(items: list[tuple[IngestBatch, InventoryIds]]) -> list[int]:
+def store_many(items: list[tuple[IngestBatch, InventoryIds]]) -> list[int | None]:
     """Insert several batches at once (one statement on PostgreSQL); the new samples of each.
 
     The batches must be of different hosts: a batch's new samples are counted by its host.
+    A batch whose ids carry an expect_hash the host row no longer has is not stored: None.
     """
     host_ids = [ids.host_id for _, ids in items]
     if len(set(host_ids)) != len(host_ids):
         raise ValueError("store_many takes one batch per host")
     if connection.vendor == "postgresql":
-        counts = _insert_postgres(_batches_json(items))
-    else:
-        seen = [(ids.seen_at, ids.host_id) for _, ids in items if ids.seen_at is not None]
-        counts = _insert_portable([_rows(batch, ids) for batch, ids in items], seen)
-    return [counts.get(host_id, 0) for host_id in host_ids]
+        counts = _insert_postgres(_batches_json(items))  # every fresh batch's host has a count, 0 included
+        return [counts.get(host_id) for host_id in host_ids]
+    counts, fresh = _insert_portable(items)
+    return [counts.get(host_id, 0) if host_id in fresh else None for host_id in host_ids]
+
+
+def _fresh_hosts(items: list[tuple[IngestBatch, InventoryIds]]) -> set[int]:
+    """The batches' hosts whose row still has the inventory their ids were read with."""
+    expected = {ids.host_id: ids.expect_hash for _, ids in items if ids.expect_hash is not None}
+    fresh = {ids.host_id for _, ids in items if ids.expect_hash is None}
+    if expected:
+        rows = Host.objects.filter(pk__in=expected).values_list("pk", "inventory_hash")
+        fresh.update(pk for pk, digest in rows if expected[pk] == digest)
+    return fresh
 
 
 def _batches_json(items: list[tuple[IngestBatch, InventoryIds]]) -> str:
@@ -80,9 +90,10 @@ def _batches_json(items: list[tuple[IngestBatch, InventoryIds]]) -> str:
     fraction of the cost of building rows in Python.
     """
     parts = [
-        b'{"h":%d,"seen":%b,"g":%b,"s":%b,"samples":%b}'
+        b'{"h":%d,"v":%b,"seen":%b,"g":%b,"s":%b,"samples":%b}'
         % (
             ids.host_id,
+            orjson.dumps(ids.expect_hash),
             orjson.dumps(ids.seen_at.isoformat() if ids.seen_at else None),
             orjson.dumps(ids.gpu_ids),
             orjson.dumps(ids.server_ids),
@@ -139,7 +150,10 @@ def _postgres_sql() -> str:
     return (
         "WITH b AS (SELECT (e->>'h')::bigint AS host_id, (e->>'seen')::timestamptz AS seen_at, "
         "                  e->'g' AS gpu_ids, e->'s' AS server_ids, "
-        "                  e->'samples' AS samples FROM json_array_elements(%s::json) AS e), "
+        "                  e->'samples' AS samples FROM json_array_elements(%s::json) AS e "
+        # Ids from a process's cache: only while the host row still has the inventory they came from.
+        "           WHERE e->>'v' IS NULL OR EXISTS (SELECT 1 FROM " + Host._meta.db_table + " AS h "
+        "                 WHERE h.id = (e->>'h')::bigint AND h.inventory_hash = e->>'v')), "
         "s AS (SELECT b.host_id, b.gpu_ids, b.server_ids, e AS sample, to_timestamp((e->>'ts')::float8) AS ts "
         "      FROM b, json_array_elements(b.samples) AS e), "
         "t0 AS ("
@@ -156,13 +170,18 @@ def _postgres_sql() -> str:
                  f"json_to_recordset(s.sample->'servers') AS r({server_rec})")
         + "), t3 AS (UPDATE " + Host._meta.db_table + " AS h SET last_seen = b.seen_at FROM b "
         "            WHERE h.id = b.host_id AND b.seen_at IS NOT NULL) "
-        "SELECT host_id, count(*) FROM t0 GROUP BY host_id"
+        "SELECT b.host_id, count(t0.host_id) FROM b LEFT JOIN t0 ON t0.host_id = b.host_id GROUP BY b.host_id"
     )  # fmt: skip
 
 
-def _insert_portable(batches: list[list[list[tuple]]], seen: list[tuple]) -> dict[int, int]:
-    tables = [[row for rows in batches for row in rows[i]] for i in range(len(TABLES))]
+def _insert_portable(items: list[tuple[IngestBatch, InventoryIds]]) -> tuple[dict[int, int], set[int]]:
+    """New samples per host, and the hosts whose batches were written (the fresh ones)."""
     with transaction.atomic(), connection.cursor() as cursor:
+        fresh = _fresh_hosts(items)
+        live = [(batch, ids) for batch, ids in items if ids.host_id in fresh]
+        seen = [(ids.seen_at, ids.host_id) for _, ids in live if ids.seen_at is not None]
+        batches = [_rows(batch, ids) for batch, ids in live]
+        tables = [[row for rows in batches for row in rows[i]] for i in range(len(TABLES))]
         new_hosts = [
             _insert_values(cursor, model, key, columns, table, returning=i == 0)
             for i, ((model, key, columns), table) in enumerate(zip(TABLES, tables, strict=True))
@@ -173,7 +192,7 @@ def _insert_portable(batches: list[list[list[tuple]]], seen: list[tuple]) -> dic
                 f"UPDATE {Host._meta.db_table} SET last_seen = %s WHERE id = %s",
                 [(adapt(at), host_id) for at, host_id in seen],
             )
-    return dict(Counter(new_hosts))  # new host rows: the samples each batch added
+    return dict(Counter(new_hosts)), fresh  # new host rows: the samples each batch added
 
 
 def _insert_values(cursor, model, key: str, columns, table: list[tuple], returning: bool) -> list[int]:

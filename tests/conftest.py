@@ -85,7 +85,8 @@ def _clear_rate_limits():
     """Rate-limit counters live in the cache; they must not leak between tests."""
     from django.core.cache import cache
 
-    from telemetry import ratelimit
+    from telemetry import hostcache, ratelimit
 
     cache.clear()
     ratelimit.reset()
+    hostcache.clear()  # host ids of a rolled-back test may be reused by the next one

@@ -8,11 +8,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from telemetry.models import AgentToken, GpuSample, Host, HostSample, InferenceServer, ServerSample
+from telemetry.models import Gpu, GpuSample, Host, HostSample, InferenceServer, ServerSample
 from tests.batches import GIB, batch, gpu_info, gpu_reading, post, server_info, server_reading
 
 pytestmark = pytest.mark.django_db
@@ -145,11 +146,25 @@ def test_push_cost_does_not_grow_with_gpus_or_samples(client, agent_token):
     large, answer = steady_push_queries(client, raw, machine_id="m8", gpus=eight)
     assert answer == {"accepted": 60, "duplicates": 0}
     assert small == large  # no query per GPU or per sample
-    # Token, host, the write (PostgreSQL: one statement; SQLite: three INSERTs),
-    # plus SAVEPOINT/RELEASE because the test runs inside a transaction (in
-    # production, autocommit, PostgreSQL takes three queries in all).
-    assert large <= (5 if connection.vendor == "postgresql" else 7)
+    # Token and host ids come from the process's memory: only the write (PostgreSQL: one
+    # statement that also checks the host's inventory; SQLite: that check and three INSERTs),
+    # plus SAVEPOINT/RELEASE because the test runs inside a transaction (in production,
+    # autocommit, PostgreSQL takes one query in all).
+    assert large <= (3 if connection.vendor == "postgresql" else 6)
     assert GpuSample.objects.filter(gpu__host__machine_id="m8").count() == 8 * 62
+
+
+def test_cached_host_ids_store_nothing_once_the_inventory_changed_elsewhere(client, agent_token):
+    _, raw = agent_token
+    assert post(client, raw, batch(n_samples=1, start=time.time() - 100)).status_code == 202
+    # As an admin or another web process would: the host's GPU deleted (its signal clears the
+    # host's inventory hash); this process still holds the old GPU id in its memory.
+    Gpu.objects.get().delete()
+    resp = post(client, raw, batch(n_samples=1, start=time.time() - 50))
+    assert (resp.status_code, resp.json()) == (202, {"accepted": 1, "duplicates": 0})
+    gpu = Gpu.objects.get()  # synced afresh, and the sample stored on it
+    assert GpuSample.objects.filter(gpu=gpu).count() == 1
+    assert Host.objects.get().inventory_hash != ""
 
 
 def test_last_seen_and_last_used_are_written_at_most_once_a_minute(client, agent_token, settings):
@@ -164,9 +179,8 @@ def test_last_seen_and_last_used_are_written_at_most_once_a_minute(client, agent
     host.refresh_from_db()
     token.refresh_from_db()
     assert (host.last_seen, token.last_used_at) == (first_seen_at, first_used_at)
-    Host.objects.update(last_seen=datetime(2020, 1, 1, tzinfo=UTC))
-    AgentToken.objects.update(last_used_at=datetime(2020, 1, 1, tzinfo=UTC))
-    post(client, raw, batch(n_samples=1, start=time.time() - 20))
+    with time_machine.travel(time.time() + 61, tick=False):  # a minute on: both are written again
+        post(client, raw, batch(n_samples=1, start=time.time() - 20))
     host.refresh_from_db()
     token.refresh_from_db()
     assert host.last_seen > first_seen_at and token.last_used_at > first_used_at
