@@ -234,6 +234,15 @@ INGEST_NEW_HOSTS_PER_HOUR = env_int("RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR", 1000
 # A host not heard from for this long shows as offline.
 HOST_OFFLINE_AFTER_S = env_int("RIGHTSIZER_HOST_OFFLINE_AFTER_S", 300, minimum=30)
 LAST_SEEN_RESOLUTION_S = env_int("RIGHTSIZER_LAST_SEEN_RESOLUTION_S", 60, minimum=1)
+# A host pushing every 30 s has a last_seen up to RESOLUTION + 30 s old: a shorter offline limit would
+# show (and alert) healthy hosts as offline.
+if HOST_OFFLINE_AFTER_S < LAST_SEEN_RESOLUTION_S + 60:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"RIGHTSIZER_HOST_OFFLINE_AFTER_S={HOST_OFFLINE_AFTER_S} must be at least RIGHTSIZER_LAST_SEEN_RESOLUTION_S "
+        f"({LAST_SEEN_RESOLUTION_S}) + 60 s, or hosts that push normally read as offline"
+    )
 # Group commit (telemetry.groupcommit): concurrent pushes in one web process share a write.
 # A write waits at most GROUP_WAIT_MS for company and holds at most GROUP_MAX_ROWS rows;
 # a request waits GROUP_TIMEOUT_S for its write before answering 503.

@@ -30,6 +30,15 @@ def test_a_bad_variable_stops_the_start_with_its_name(tmp_path):
     assert "RIGHTSIZER_DEBUG='maybe' is not a boolean" in result.stderr
 
 
+def test_an_offline_limit_shorter_than_last_seen_can_show_is_refused_with_both_names(tmp_path):
+    result = run_manage("check", RIGHTSIZER_HOST_OFFLINE_AFTER_S="60", RIGHTSIZER_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "RIGHTSIZER_HOST_OFFLINE_AFTER_S=60 must be at least RIGHTSIZER_LAST_SEEN_RESOLUTION_S (60)" in result.stderr
+    ok = run_manage("check", RIGHTSIZER_HOST_OFFLINE_AFTER_S="90", RIGHTSIZER_LAST_SEEN_RESOLUTION_S="30",
+                    RIGHTSIZER_VAR_DIR=str(tmp_path))  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_embedded_defaults_use_sqlite_and_the_disk_broker_under_var(tmp_path):
     code = (
         "from django.conf import settings as s; "
