@@ -40,8 +40,8 @@ def refused_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
         ip = mapped
     for test, what in ((ip.is_loopback, "loopback"), (ip.is_link_local, "link-local"), (ip.is_private, "private"),
                        (ip.is_multicast, "multicast"), (ip.is_unspecified, "unspecified"),
-                       (ip.is_reserved, "reserved")):  # fmt: skip
-        if test:
+                       (ip.is_reserved, "reserved"), (not ip.is_global, "non-public")):  # fmt: skip
+        if test:  # the last catches the rest no one routes publicly: 100.64.0.0/10 (CGNAT), 192.0.0.0/24, ...
             return what
     return None
 

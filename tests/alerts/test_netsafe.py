@@ -81,3 +81,18 @@ def test_every_private_loopback_or_link_local_v4_address_is_refused_also_as_v4_m
 def test_every_ipv6_link_local_and_unique_local_address_is_refused(n):
     assert netsafe.refused_reason(ipaddress.IPv6Address((0xFE80 << 112) + n)) is not None
     assert netsafe.refused_reason(ipaddress.IPv6Address((0xFD00 << 112) + n)) is not None
+
+
+@given(
+    st.one_of(
+        st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address), st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address)
+    )
+)
+def test_only_globally_routed_addresses_pass(ip):
+    if netsafe.refused_reason(ip) is None:
+        assert ip.is_global and not ip.is_multicast
+
+
+def test_carrier_grade_nat_addresses_are_refused():
+    assert netsafe.refused_reason(ipaddress.IPv4Address("100.64.0.1")) == "non-public"
+    assert netsafe.refused_reason(ipaddress.IPv4Address("93.184.215.14")) is None
