@@ -28,12 +28,23 @@ def _config(vcpus: int, mem_gib: float, usd_per_hour: float) -> dict:
 
 
 VCPU_SIZES = (2, 4, 8, 16, 32, 48, 64, 96, 128, 192)  # sizes instance families are sold in
-MEMORY_SIZES_GIB = (4, 8, 16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+# GiB per vCPU of the families sold: compute, general purpose, memory and high-memory optimized.
+FAMILY_GIB_PER_VCPU = (2, 4, 8, 16)
 GIB_PER_VCPU = 4  # the default price's instance (m7i.large: 2 vCPU, 8 GiB)
 
 
-def _size(need: float, sizes: tuple[int, ...]) -> int:
-    return next((n for n in sizes if n >= need), sizes[-1])
+def units(vcpus: float, mem_gib: float) -> float:
+    """What a host costs in the default price's vCPUs: the larger of its vCPUs and its memory ÷ 4 GiB.
+    Today's host and the proposed one are both priced this way."""
+    return max(vcpus, mem_gib / GIB_PER_VCPU)
+
+
+def shape(cpu_need: float, mem_need_gib: float) -> tuple[int, int]:
+    """The cheapest sold shape (vCPUs, GiB) with room for both needs; ties go to fewer vCPUs, then less memory."""
+    fits = [(v, v * r) for v in VCPU_SIZES for r in FAMILY_GIB_PER_VCPU if v >= cpu_need and v * r >= mem_need_gib]
+    if not fits:
+        return VCPU_SIZES[-1], VCPU_SIZES[-1] * FAMILY_GIB_PER_VCPU[-1]
+    return min(fits, key=lambda vm: (units(*vm), vm[0], vm[1]))
 
 
 def check(host: HostStats, ctx: Context) -> list[Finding]:
@@ -45,29 +56,26 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
     if cpu_p95 >= th.host_cpu_p95_pct or mem_peak_pct >= th.host_mem_peak_pct:
         return []
     target = th.target_util_pct / 100
-    vcpus = _size(host.cpu_count * cpu_p95 / 100 / target, VCPU_SIZES)
-    mem_gib = _size((host.mem_used_max or 0) * (1 + th.memory_margin) / target / 1024**3, MEMORY_SIZES_GIB)
-    # Instances sell vCPUs with memory (4 GiB each at the default vCPU price): the larger of the two is paid.
-    units = max(vcpus, mem_gib / GIB_PER_VCPU)
-    if units >= host.cpu_count:
+    mem_gib_now = host.mem_total_bytes / 1024**3
+    vcpus, mem_gib = shape(host.cpu_count * cpu_p95 / 100 / target,
+                           (host.mem_used_max or 0) * (1 + th.memory_margin) / target / 1024**3)  # fmt: skip
+    now_units, new_units = units(host.cpu_count, mem_gib_now), units(vcpus, mem_gib)
+    if new_units >= now_units:
         return []
+    priced_as = (
+        f"each host priced by the larger of its vCPUs and its memory ÷ {GIB_PER_VCPU} GiB: today {now_units:g} "
+        f"({host.cpu_count} vCPU, {mem_gib_now:.0f} GiB), proposed {new_units:g} ({vcpus} vCPU, {mem_gib} GiB)"
+    )
     if host.price_usd is not None:
         now_usd = host.price_usd
-        new_usd = host.price_usd * units / host.cpu_count
-        basis = (
-            f"the host's price ${host.price_usd:.2f}/h × {units:g}/{host.cpu_count} "
-            f"(the larger of {vcpus} vCPU and {mem_gib} GiB ÷ {GIB_PER_VCPU}) × 730 h"
-        )
+        new_usd = host.price_usd * new_units / now_units
+        basis = f"the host's price ${host.price_usd:.2f}/h × {new_units:g}/{now_units:g} × 730 h; {priced_as}"
     else:
-        now_usd, new_usd = host.cpu_count * ctx.vcpu_hourly_usd, units * ctx.vcpu_hourly_usd
-        basis = (
-            f"vCPUs × ${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD, {GIB_PER_VCPU} GiB each "
-            f"included); the new size pays for {units:g} (the larger of {vcpus} vCPU and {mem_gib} GiB ÷ "
-            f"{GIB_PER_VCPU}) × 730 h"
-        )
+        now_usd, new_usd = now_units * ctx.vcpu_hourly_usd, new_units * ctx.vcpu_hourly_usd
+        basis = f"${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD) × 730 h; {priced_as}"
     if new_usd > now_usd * (1 - th.min_saving_pct / 100):
         return []
-    current = _config(host.cpu_count, host.mem_total_bytes / 1024**3, now_usd)
+    current = _config(host.cpu_count, mem_gib_now, now_usd)
     proposed = _config(vcpus, mem_gib, new_usd)
     return [
         Finding(

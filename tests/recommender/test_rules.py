@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recommender.rules import batching, deployment_plan, host_rightsize, resolve, saturation
 from tests.recommender.windows import (
@@ -213,11 +215,30 @@ def test_a_kv_cache_the_server_does_not_report_is_not_zero():
 
 def test_a_cpu_host_far_below_its_cpu_and_memory_is_right_sized():
     (f,) = host_rightsize.check(host(cpu=[8.0], mem_used_gib=48), CTX)
-    # 5 vCPU of need sells as 8; 48 GiB × 1.15 at 70% as 96 GiB, which costs as 24 vCPU at 4 GiB each.
-    assert f.title.startswith("Right-size node-1: 8 vCPU / 96 GiB") and f.saving.usd == pytest.approx(
-        8 * 0.0504 * 730, abs=0.01
-    )
+    # 5 vCPU of need and 48 GiB × 1.15 at 70% = 79 GiB: the cheapest sold shape is 8 vCPU / 128 GiB (16 GiB
+    # each), priced as 32 vCPU at 4 GiB each; today's 32 vCPU / 256 GiB is priced the same way, as 64.
+    assert f.title.startswith("Right-size node-1: 8 vCPU / 128 GiB (now 32 / 256 GiB)")
+    assert f.current["usd_month"] == pytest.approx(64 * 0.0504 * 730, abs=0.01)
+    assert f.proposed["usd_month"] == pytest.approx(32 * 0.0504 * 730, abs=0.01)
     assert f.saving.usd == pytest.approx(f.current["usd_month"] - f.proposed["usd_month"])
+    assert "today 64 (32 vCPU, 256 GiB), proposed 32 (8 vCPU, 128 GiB)" in f.saving.basis
+
+
+def test_a_user_priced_cpu_host_is_scaled_on_the_same_basis_both_sides():
+    (f,) = host_rightsize.check(host(cpu=[8.0], mem_used_gib=48, price=2.0), CTX)
+    assert f.current["usd_month"] == pytest.approx(2.0 * 730) and f.proposed["usd_month"] == pytest.approx(730.0)
+
+
+@given(st.integers(1, 192), st.floats(0.5, 3072))
+def test_the_shape_is_sold_fits_both_needs_and_is_the_cheapest_that_does(cpu_need, mem_need):
+    vcpus, mem = host_rightsize.shape(cpu_need, mem_need)
+    assert vcpus in host_rightsize.VCPU_SIZES and mem // vcpus in host_rightsize.FAMILY_GIB_PER_VCPU
+    if cpu_need <= 192 and mem_need <= 192 * 16:
+        assert vcpus >= cpu_need and mem >= mem_need
+        for v in host_rightsize.VCPU_SIZES:
+            for r in host_rightsize.FAMILY_GIB_PER_VCPU:
+                if v >= cpu_need and v * r >= mem_need:
+                    assert host_rightsize.units(vcpus, mem) <= host_rightsize.units(v, v * r)
 
 
 def test_a_gpu_host_is_not_right_sized_by_its_cpus():
