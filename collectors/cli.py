@@ -145,7 +145,7 @@ def cmd_check(cfg: AgentConfig, as_json: bool = False) -> int:
         reading = scraper.scrape()
         line(reading is not None, f"{scraper.server_id} at {scraper.url}: "
              + (f"{len(reading) - 1} metrics, model {scraper.info.get('model', 'unknown')}" if reading
-                else "no answer"))  # fmt: skip
+                else f"no answer ({scraper.error})"))  # fmt: skip
     for ok, what in spool_lines(cfg.state_dir / "spool"):
         line(ok, what)
     if as_json:  # for configuration management: one object, the exit status as without --json

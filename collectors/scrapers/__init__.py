@@ -32,19 +32,23 @@ class Scraper:
     fetch: Callable[[str], str] = fetch_text
     counters: Counters = field(default_factory=Counters)
     failing: bool = False
+    error: str = ""  # why the last scrape failed, e.g. "[Errno 111] Connection refused"; "" once it answers
 
     def scrape(self) -> dict[str, Any] | None:
         """A reading for this sample, or None when the endpoint does not answer."""
         try:
             exposition = Exposition(self.fetch(self.url))
         except (OSError, ValueError) as exc:
+            # URLError wraps the socket's own error: its reason says "Connection refused", not "<urlopen error …>".
+            self.error = str(getattr(exc, "reason", None) or exc)
             if not self.failing:
-                log.warning("event=scrape_failed server=%s url=%s error=%r", self.server_id, self.url, str(exc))
+                log.warning("event=scrape_failed server=%s url=%s error=%r", self.server_id, self.url, self.error)
             self.failing = True
             return None
         if self.failing:
             log.info("event=scrape_recovered server=%s", self.server_id)
             self.failing = False
+        self.error = ""
         self.counters.start()
         facts, reading = READERS[self.kind](exposition, self.counters)
         for key, value in facts.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
@@ -68,6 +69,19 @@ def test_check_json_is_one_object_with_the_same_verdict(tmp_path, monkeypatch, c
     assert report["ok"] is False and report["version"] == __version__
     failed = [c["check"] for c in report["checks"] if c["status"] == "fail"]
     assert failed == ["server URL: not set (RIGHTSIZER_URL)", "agent token: not set (RIGHTSIZER_TOKEN)"]
+
+
+def test_check_json_says_why_a_server_did_not_answer(tmp_path, monkeypatch, capsys):
+    _no_server_env(monkeypatch)
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("RIGHTSIZER_SERVERS", f"vllm=http://127.0.0.1:{port}/metrics")
+    cli.main(["check", "--json", "--state-dir", str(tmp_path)])
+    report = json.loads(capsys.readouterr().out)
+    (server,) = [c for c in report["checks"] if c["check"].startswith(f"vllm:{port} at ")]
+    assert server["status"] == "fail"
+    assert "no answer ([Errno" in server["check"] and server["check"].endswith("Connection refused)"), server
 
 
 def test_several_servers_of_one_kind_and_a_url_without_a_host():
