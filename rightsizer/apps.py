@@ -8,3 +8,6 @@ class RightsizerConfig(AppConfig):
 
     name = "rightsizer"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from rightsizer import checks  # noqa: F401  (registers the deploy checks)

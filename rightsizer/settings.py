@@ -22,16 +22,16 @@ VAR_DIR = Path(env_str("RIGHTSIZER_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """SECRET_KEY (or SECRET_KEY_FILE); else one generated once and kept in var/."""
+def _secret_key() -> tuple[str, bool]:
+    """SECRET_KEY (or SECRET_KEY_FILE); else one generated once and kept in var/ (and True: generated)."""
     key = env_str("SECRET_KEY")
     if key:
-        return key
+        return key, False
     path = VAR_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
-    return path.read_text().strip()
+    return path.read_text().strip(), True
 
 
 def _recommender_thresholds(raw: str) -> dict:
@@ -51,7 +51,8 @@ def _recommender_thresholds(raw: str) -> dict:
     return values
 
 
-SECRET_KEY = _secret_key()
+# Generated: right for `make run`; `check --deploy` warns (rightsizer.checks), as a deployment sets its own.
+SECRET_KEY, SECRET_KEY_GENERATED = _secret_key()
 DEBUG = env_bool("RIGHTSIZER_DEBUG", False)
 ALLOWED_HOSTS = env_list("RIGHTSIZER_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("RIGHTSIZER_CSRF_TRUSTED_ORIGINS", [])
