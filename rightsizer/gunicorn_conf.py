@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from rightsizer import metrics
+from rightsizer.env import env_bool
 
 bind = os.environ.get("RIGHTSIZER_BIND", "0.0.0.0:8000")
 # WEB_CONCURRENCY is the usual name for it on container platforms; 2 sync workers per core is typical.
@@ -43,6 +44,9 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": ["stdout"], "propagate": False},
     },
 }
+# RIGHTSIZER_ACCESS_LOG=false (make demo sets it): requests are not logged, gunicorn's warnings still are.
+if not env_bool("RIGHTSIZER_ACCESS_LOG", True):
+    logconfig_dict["loggers"]["gunicorn.access"]["level"] = "WARNING"
 
 
 def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signature

@@ -11,6 +11,8 @@ VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 HOST=${RIGHTSIZER_HOST:-127.0.0.1}
 PORT=${RIGHTSIZER_PORT:-8000}
+# Links in alerts (webhook, Slack, email) lead to this server, not to the setting's :8000 default.
+export RIGHTSIZER_SITE_URL=${RIGHTSIZER_SITE_URL:-http://$HOST:$PORT}
 WEB_WORKERS=${RIGHTSIZER_WEB_WORKERS:-2}
 VAR=${RIGHTSIZER_VAR_DIR:-var}
 # The web workers and the Celery pool count in files here; /metrics adds them up. Counts start afresh.
@@ -19,7 +21,9 @@ rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 "$PY" manage.py migrate --no-input -v0
 "$PY" manage.py collectstatic --no-input -v0
-"$PY" manage.py bootstrap_admin
+# Said again in the ready message at the end, past the servers' start-up lines.
+ADMIN_LOGIN=$("$PY" manage.py bootstrap_admin)
+echo "$ADMIN_LOGIN"
 TOKEN_FILE=$("$PY" manage.py local_agent_token)
 
 pids=()
@@ -37,6 +41,8 @@ cleanup() {
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
+# The demo's history arrives as a few hundred pushes: one access-log line each would bury the login.
+if [ "${DEMO:-}" = 1 ]; then export RIGHTSIZER_ACCESS_LOG=${RIGHTSIZER_ACCESS_LOG:-false}; fi
 # Each in its own session, so Ctrl-C reaches only this script, which stops them in order.
 setsid "$VENV/bin/gunicorn" -c python:rightsizer.gunicorn_conf rightsizer.wsgi --bind "$HOST:$PORT" \
   --workers "$WEB_WORKERS" --log-level warning &
@@ -57,6 +63,7 @@ fi
 
 echo
 echo "Rightsizer is running at http://$HOST:$PORT/  (API docs: http://$HOST:$PORT/api/v1/docs)"
-echo "Log in with the admin account above. Press Ctrl-C to stop."
+echo "$ADMIN_LOGIN"
+echo "Press Ctrl-C to stop."
 # Whichever process ends first (or Ctrl-C) takes the others down with it.
 wait -n "${pids[@]}"

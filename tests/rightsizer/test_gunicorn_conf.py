@@ -86,3 +86,18 @@ def test_two_workers_count_into_one_total_that_outlives_a_worker(tmp_path):
     assert refused[0]["event"] == "http_request" and refused[0]["status"] == 401 and refused[0]["method"] == "POST"
     for line in (tmp_path / "err.log").read_text().splitlines():
         json.loads(line)  # gunicorn's own log and the app's: every line one JSON object
+
+
+def test_the_access_log_can_be_turned_off_and_warnings_still_come(monkeypatch):
+    import importlib
+
+    from rightsizer import gunicorn_conf
+
+    try:
+        monkeypatch.setenv("RIGHTSIZER_ACCESS_LOG", "false")
+        assert importlib.reload(gunicorn_conf).logconfig_dict["loggers"]["gunicorn.access"]["level"] == "WARNING"
+        monkeypatch.delenv("RIGHTSIZER_ACCESS_LOG")
+        assert "level" not in importlib.reload(gunicorn_conf).logconfig_dict["loggers"]["gunicorn.access"]
+    finally:
+        monkeypatch.delenv("RIGHTSIZER_ACCESS_LOG", raising=False)
+        importlib.reload(gunicorn_conf)

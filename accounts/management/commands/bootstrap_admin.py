@@ -16,8 +16,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
-            self.stdout.write("An admin account exists already; log in with it.")
+        admins = list(User.objects.filter(is_superuser=True).order_by("pk")[:3])
+        if admins:
+            names = ", ".join(u.get_username() for u in admins)
+            self.stdout.write(
+                f"Admin account(s) exist already: username {names}. A forgotten password is reset with: "
+                f"manage.py changepassword {admins[0].get_username()}"
+            )
             return
         username = env_str("RIGHTSIZER_ADMIN_USER", "admin")
         password = env_str("RIGHTSIZER_ADMIN_PASSWORD")
@@ -29,6 +34,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Created admin account: username {username}  password {shown}")
         if generated:
             self.stdout.write(
-                "This password is shown only once. Change it under /admin/ once logged in; "
+                "This password is not stored to be shown again. Change it under /admin/ once logged in; "
                 f"if it is lost: manage.py changepassword {username}"
             )
