@@ -9,6 +9,10 @@ from accounts.models import AgentToken, ApiToken
 
 # The admin's login page says how to reset a lost password, as the dashboard's does.
 admin.site.login_template = "accounts/admin_login.html"
+# The product's name in the admin's header, tab title and index, not Django's.
+admin.site.site_header = "Rightsizer administration"
+admin.site.site_title = "Rightsizer admin"
+admin.site.index_title = "Rightsizer"
 
 
 @admin.register(AgentToken)

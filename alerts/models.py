@@ -98,6 +98,7 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["event", "channel"], name="one_delivery_per_event_channel")]
+        verbose_name_plural = "deliveries"
 
     def __str__(self) -> str:
         return f"{self.event.type} → {self.channel}: {self.status}"

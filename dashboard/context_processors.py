@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
+from collections.abc import Callable
 
-SIMULATED_LABEL = ("simulated", "true")  # set by collectors/simulate.py on every host it makes
+from django.http import HttpRequest
+
+from dashboard import simulated
 
 
 def simulated_hosts(request: HttpRequest) -> dict:
-    """The count, read only when a page of a logged-in user draws its banner (one indexed-by-nothing query)."""
+    """The count, read only when a page of a logged-in user draws its banner (one indexed-by-nothing query).
 
-    def count() -> int:
-        from telemetry.models import Host
+    A callable, not a lazy proxy: the template calls it and gets a plain int, which `|pluralize` can read
+    (it reads a SimpleLazyObject as neither 1 nor more, and writes "").
+    """
+    return {"simulated_hosts": _once(simulated.count_hosts)}
 
-        key, value = SIMULATED_LABEL
-        return Host.objects.filter(**{f"labels__{key}": value}).count()
 
-    return {"simulated_hosts": SimpleLazyObject(count)}
+def _once(compute: Callable[[], int]) -> Callable[[], int]:
+    """`compute`, run at the first call only: a page that reads the count twice queries once."""
+    memo: list[int] = []
+
+    def value() -> int:
+        if not memo:
+            memo.append(compute())
+        return memo[0]
+
+    return value

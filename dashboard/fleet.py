@@ -201,6 +201,11 @@ class Totals:
     unpriced_hosts: int  # summarised, and no price is known
     pending_hosts: int  # registered since the last summary: costed within a minute
 
+    @property
+    def gpus(self) -> int:
+        """Active GPUs in the fleet, of every type."""
+        return sum(n for _, n in self.gpus_by_type)
+
 
 def totals(rows: list[HostRow]) -> Totals:
     gpus = Counter(

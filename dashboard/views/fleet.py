@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from dashboard import fleet, plan, series, timerange
+from dashboard import fleet, plan, series, simulated, timerange
 from dashboard.access import is_admin, json_viewer_required, viewer_required
 from dashboard.views import alerts
 from recommender.savings import HOURS_PER_MONTH
@@ -78,8 +78,10 @@ def deployments(request: HttpRequest) -> HttpResponse:
                                              "plan_usd_month": d.plan_usd_month if d else 0.0,
                                              "other_usd_month": d.other_usd_month if d else 0.0,
                                              "capped": bool(d and (d.capped or r.saving_scale < 1)),
-                                             "saving_usd_month": 0.0})  # fmt: skip
+                                             "saving_usd_month": 0.0, "pending": 0, "simulated": True})  # fmt: skip
         g["hosts"] += 1
+        g["pending"] += r.summary is None  # registered since the last summary: costed within a minute
+        g["simulated"] = g["simulated"] and simulated.is_host(r.host)  # tagged when all its hosts are
         g["online"] += r.status == "online"
         g["gpus"] += r.summary.gpu_count if r.summary else 0
         g["usd_month"] += (r.summary.usd_month or 0.0) if r.summary else 0.0
@@ -91,6 +93,7 @@ def deployments(request: HttpRequest) -> HttpResponse:
     total = {k: round(sum(g[k] for g in ordered), 2) for k in ("usd_month", "plan_usd_month", "other_usd_month",
                                                                  "saving_usd_month")}  # fmt: skip
     total["capped"] = any(g["capped"] for g in ordered)
+    total["hosts"], total["pending"] = sum(g["hosts"] for g in ordered), sum(g["pending"] for g in ordered)
     return render(request, "dashboard/deployments.html", {"groups": ordered, "total": total})
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from dashboard import evidence
+from dashboard import evidence, simulated
 from dashboard.access import admin_required, json_viewer_required, viewer_required
 from dashboard.plan import capped_total
 from recommender.api import by_impact
@@ -60,7 +60,8 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
         qs.select_related(None).only("deployment", "target_key", "saving_usd_month", "current")
     )
     context = {
-        "recs": qs[:500], "totals": totals, "params": params, "kinds": KINDS, "statuses": list(STATUS_FILTERS),
+        "recs": simulated.mark_recs(qs[:500]), "totals": totals, "params": params, "kinds": KINDS,
+        "statuses": list(STATUS_FILTERS),
         "deployments": Recommendation.objects.exclude(deployment="").values_list("deployment", flat=True)
         .distinct().order_by("deployment"),
         "hosts": Recommendation.objects.filter(host__isnull=False).values_list("host__hostname", flat=True)
@@ -106,7 +107,8 @@ def _is_number(text: str) -> bool:
 def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rec = get_object_or_404(Recommendation.objects.select_related("host", "gpu", "status_changed_by"), pk=pk)
     rows = [{**row, "reported": evidence.reported(row)} for row in rec.evidence or []]
-    context = {"rec": rec, "basis_lines": rec.saving_basis.split("; "), "evidence": rows}
+    context = {"rec": rec, "basis_lines": rec.saving_basis.split("; "), "evidence": rows,
+               "simulated": simulated.mark_recs([rec])[0].simulated}  # fmt: skip
     return render(request, "dashboard/recommendation.html", context)
 
 

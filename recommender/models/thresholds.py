@@ -10,6 +10,10 @@ class DeploymentThresholds(models.Model):
     deployment = models.CharField(max_length=255, unique=True)
     values = models.JSONField(default=dict, help_text='e.g. {"target_util_pct": 60, "idle_util_p99_pct": 2}')
 
+    class Meta:
+        verbose_name = "deployment thresholds"
+        verbose_name_plural = "deployment thresholds"
+
     def __str__(self) -> str:
         return self.deployment
 

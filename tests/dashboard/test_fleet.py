@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from telemetry.models import Gpu, InferenceServer
 from tests.dashboard import recs
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +131,39 @@ def test_a_host_page_counts_its_open_recs_as_the_fleet_does(as_viewer):
     page = resp.content.decode()
     assert "3 open: 1 about this host or its GPUs, 2 of its deployment" in page
     assert "this host's share of the saving $5,495/month (of its deployment's $10,990)" in page
+
+
+def test_the_deployments_list_shows_a_dash_not_zero_for_hosts_not_costed_yet(as_viewer):
+    recs.host("new-0", "new", gpus=1)  # no summary yet
+    recs.host("new-1", "new", gpus=1)
+    resp = as_viewer.get("/deployments/")
+    page = resp.content.decode()
+    row = re.search(r"<tr>\s*<td><a href=\"/deployments/new/\">.*?</tr>", page, re.S).group(0)
+    assert "$0.00" not in row and "—" in row and "2 new hosts costed within a minute" in row
+    total = re.search(r'id="deployments-total-cost">(.*?)</td>', page, re.S).group(1)
+    assert "$0.00" not in total and total.startswith("—") and "2 new hosts costed within a minute" in total
+
+
+def test_the_deployments_list_costs_what_is_costed_and_notes_the_new_host(as_viewer):
+    recs.host("chat-0", "chat", gpus=4, usd_month=7300.0)
+    recs.host("chat-1", "chat", gpus=4)  # registered since the last summary
+    page = as_viewer.get("/deployments/").content.decode()
+    row = re.search(r"<tr>\s*<td><a href=\"/deployments/chat/\">.*?</tr>", page, re.S).group(0)
+    assert "$7,300" in row and "1 new host costed within a minute" in row
+
+
+def test_the_fleet_gpu_tile_shows_the_total_with_the_count_of_each_type(as_viewer):
+    h = recs.host("mix-0", "mix", gpus=3, usd_month=100.0)
+    Gpu.objects.create(uuid="GPU-mix-a10", host=h, index=3, name="NVIDIA A10G", memory_total_bytes=24 * recs.GIB)
+    tile = re.search(r'id="fleet-gpus">(.*?)</div>', as_viewer.get("/").content.decode(), re.S).group(1)
+    assert re.search(r"<b>\s*4\s*</b>", tile)
+    assert "3 × NVIDIA H100 80GB HBM3" in tile and "1 × NVIDIA A10G" in tile
+
+
+def test_a_host_pages_servers_name_their_gpus_by_index(as_viewer):
+    h = recs.host("srv-0", "srv", gpus=2, usd_month=100.0)
+    server = InferenceServer.objects.create(host=h, server_id="vllm:8000", kind="vllm", model="m")
+    server.gpus.set(Gpu.objects.filter(host=h))
+    page = as_viewer.get(f"/hosts/{h.pk}/").content.decode()
+    table = re.search(r"<table>\s*<thead><tr><th>Server</th>.*?</table>", page, re.S).group(0)
+    assert "<th>GPU</th>" in table and "GPU 0, GPU 1" in table
