@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery, signals
@@ -9,6 +10,8 @@ from celery import Celery, signals
 from rightsizer import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rightsizer.settings")
+
+log = logging.getLogger("rightsizer.celery")
 
 app = Celery("rightsizer")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -35,3 +38,18 @@ def _serve_worker_metrics(**_: object) -> None:
 
     if settings.WORKER_METRICS_PORT:
         start_http_server(settings.WORKER_METRICS_PORT, registry=metrics.registry())
+
+
+@signals.worker_ready.connect(weak=False)
+def _quiet_term_handler(sender=None, **_: object) -> None:
+    """Celery's SIGTERM handler prints "worker: Warm shutdown (MainProcess)" to the real stdout, past
+    logging, so it is the one line of the worker's that is not JSON. The same handler without the print
+    (a warm or, with REMAP_SIGTERM=SIGQUIT, cold shutdown as before); _log_shutdown says it as a log line."""
+    from celery.apps.worker import install_worker_term_handler
+
+    install_worker_term_handler(sender.controller, verbose=False)
+
+
+@signals.worker_shutting_down.connect(weak=False)
+def _log_shutdown(sig: str = "", how: str = "", exitcode: int = 0, **_: object) -> None:
+    log.info("event=worker_shutdown how=%s signal=%s exitcode=%s", how.lower(), sig, exitcode)

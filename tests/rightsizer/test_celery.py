@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -11,6 +17,8 @@ from rightsizer.celery import app
 from telemetry.models import HostSample
 from telemetry.tasks import apply_retention
 from tests.batches import batch, post
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -42,3 +50,28 @@ def test_the_beat_schedule_names_real_tasks_with_expiry_near_one_and_a_half_inte
                  "summarize-new-hosts": 60}  # fmt: skip
     for name, interval in intervals.items():
         assert 1.4 * interval <= schedule[name]["options"]["expires"] <= 1.6 * interval, name
+
+
+def test_a_worker_stopped_by_sigterm_says_so_in_a_json_line(tmp_path):
+    # As make run and the container start it; Celery itself would print "worker: Warm shutdown (MainProcess)".
+    env = {**{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+           "RIGHTSIZER_VAR_DIR": str(tmp_path), "RIGHTSIZER_LOG_FORMAT": "json"}  # fmt: skip
+    cmd = [str(Path(sys.executable).parent / "celery"), "-A", "rightsizer", "--quiet", "worker",
+           "--loglevel", "INFO", "--concurrency", "1", "--pool", "solo"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "ready." in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        lines += proc.stdout.read().splitlines(keepends=True)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+    said = [line for line in lines if "shutdown" in line.lower()]
+    assert said and all(line.startswith("{") for line in said), lines  # no plain "worker: Warm shutdown"
+    records = [json.loads(line) for line in said]
+    expected = {"event": "worker_shutdown", "how": "warm", "signal": "SIGTERM"}
+    assert any(expected.items() <= r.items() for r in records), said
