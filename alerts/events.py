@@ -27,7 +27,7 @@ CATALOGUE: dict[str, EventType] = {
                   "an open recommendation's monthly saving grew by more than RIGHTSIZER_RECOMMENDER_MATERIAL_CHANGE",
                   True),
         EventType("saturation", "Users waiting",
-                  "requests queue on an inference server (the latest 5-minute rollup), sent at once"),
+                  "requests queue on an inference server (its raw samples of the last few minutes), sent at once"),
         EventType("host.offline", "Host offline", "a host sent no sample for RIGHTSIZER_HOST_OFFLINE_AFTER_S"),
         EventType("host.back", "Host back", "an offline host reports again"),
         EventType("host.flapping", "Host flapping",

@@ -47,6 +47,34 @@ def _rec_path(rec: Recommendation) -> str:
     return reverse("dashboard:recommendation", args=[rec.pk])
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 host', '2 hosts', '0 hosts'."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def duration(seconds: float) -> str:
+    """'45 seconds', '1 minute', '12 minutes', '2 hours 5 minutes', '3 days 4 hours'."""
+    s = max(int(round(seconds)), 0)
+    if s < 60:
+        return plural(s, "second")
+    m = s // 60
+    if m < 60:
+        return plural(m, "minute")
+    h, m = divmod(m, 60)
+    if h < 24:
+        return plural(h, "hour") + (f" {plural(m, 'minute')}" if m else "")
+    d, h = divmod(h, 24)
+    return plural(d, "day") + (f" {plural(h, 'hour')}" if h else "")
+
+
+def _rec_what(rec: Recommendation) -> str:
+    """What a recommendation is about, as the subject's lead: the title already names its target, mostly."""
+    if rec.plan_step is not None:
+        on = "" if rec.deployment and rec.deployment in rec.title else f" for {rec.deployment}"
+        return f"Plan step {rec.plan_step}{on}: {rec.title}"
+    return rec.title if rec.target_label and rec.target_label in rec.title else f"{rec.target_label}: {rec.title}"
+
+
 def recommendations(now: datetime) -> int:
     marks = {s.key: s for s in WatchState.objects.filter(key__startswith="rec:")}
     cut = now - REC_LOOKBACK
@@ -73,11 +101,10 @@ def _one_recommendation(rec: Recommendation, mark: WatchState | None, now: datet
         if opened < now - REC_LOOKBACK:
             return 0
         kind = "plan_step.new" if rec.plan_step is not None else "recommendation.new"
-        what = f"Plan step {rec.plan_step} for {rec.deployment}" if rec.plan_step is not None else rec.target_label
         with transaction.atomic():
             value = {"opened": key, "saving": saving}
             WatchState.objects.update_or_create(key=f"rec:{rec.pk}", defaults={"value": value, "updated_at": now})
-            sent = emit(kind, key, f"{what}: {rec.title} (${saving:,.0f}/month)", rec.reason, _rec_path(rec), saving,
+            sent = emit(kind, key, f"{_rec_what(rec)} (${saving:,.0f}/month)", rec.reason, _rec_path(rec), saving,
                         data)  # fmt: skip
         return int(sent is not None)
     before = mark.value.get("saving")
@@ -88,7 +115,7 @@ def _one_recommendation(rec: Recommendation, mark: WatchState | None, now: datet
         mark.updated_at = now
         mark.save()
         sent = emit("saving.grew", f"rec:{rec.pk}:grew:{before:.0f}->{saving:.0f}",
-                    f"Saving grew to ${saving:,.0f}/month: {rec.title}",
+                    f"Saving grew to ${saving:,.0f}/month (was ${before:,.0f}): {_rec_what(rec)}",
                     f"{rec.reason}\n\nWas ${before:,.0f}/month when last alerted.", _rec_path(rec), saving,
                     {**data, "previous_saving_usd_month": before})  # fmt: skip
     return int(sent is not None)
@@ -117,16 +144,21 @@ def saturation(now: datetime) -> int:
         if r["waiting_mean"] < limit:
             continue
         where = f"{server.server_id} on {server.host.hostname}"
-        text = (f"Requests waited on {where} (deployment {server.host.deployment or '—'}): {r['waiting_mean']:.1f} "
-                f"on average in {r['samples']} samples from {r['first']:%H:%M:%S} to {r['last']:%H:%M:%S} UTC "
-                f"(threshold {limit:g}).")  # fmt: skip
+        kv = r["kv_cache_pct_mean"]
+        dep = server.host.deployment
+        text = (f"Requests waited on {where}{f' (deployment {dep})' if dep else ''}: {r['waiting_mean']:,.1f} waiting "
+                f"on average over {r['samples']} samples from {r['first']:%H:%M:%S} to {r['last']:%H:%M:%S} UTC "
+                f"(threshold {limit:g})" + (f", KV cache {kv:.0f}% full" if kv is not None else "") + ". "
+                f"Users are queueing: add a replica{f' to {dep}' if dep else ''} or raise the server's batch limits "
+                "(e.g. vLLM --max-num-seqs) if the GPU has headroom.")  # fmt: skip
         key = f"saturation:{server.pk}:{int(r['last'].timestamp()) // window}"
         path = reverse("dashboard:host", args=[server.host_id])
         data = {"server": server.server_id, "host": server.host.hostname, "deployment": server.host.deployment,
                 "waiting_mean": r["waiting_mean"], "kv_cache_pct_mean": r["kv_cache_pct_mean"],
                 "samples": r["samples"], "first_sample": r["first"].isoformat(),
                 "last_sample": r["last"].isoformat()}  # fmt: skip
-        emitted += emit("saturation", key, f"Users waiting on {where}", text, path, None, data) is not None
+        subject = f"Users waiting on {where}: {r['waiting_mean']:,.1f} requests queued"
+        emitted += emit("saturation", key, subject, text, path, None, data) is not None
     return emitted
 
 
@@ -153,7 +185,7 @@ def _one_host(host: Host, offline: bool, state: WatchState, now: datetime) -> in
     emitted = 0
     if now.timestamp() - v["window"] >= window:
         if v["suppressed"]:
-            emitted += _flapping(host, v, now) is not None
+            emitted += _flapping(host, v, offline) is not None
         v.update(window=now.timestamp(), sent=[], suppressed=0)
     if offline != v["offline"]:
         v["offline"] = offline
@@ -175,31 +207,35 @@ def _host_event(host: Host, kind: str, now: datetime):
     seen = host.last_seen
     path = reverse("dashboard:host", args=[host.pk])
     data = {"host": host.hostname, "deployment": host.deployment, "last_seen": seen.isoformat()}
+    of = f" ({host.deployment})" if host.deployment else ""
     if kind == "host.offline":
-        silent_min = (now - seen).total_seconds() / 60
-        return emit(kind, f"host:{host.pk}:offline:{int(seen.timestamp())}", f"{host.hostname} stopped reporting",
-                    f"No sample from {host.hostname} for {silent_min:.0f} minutes (last at {seen:%Y-%m-%d %H:%M} UTC). "
-                    "Check the agent (rightsizer-agent check) and the host.", path, None, data)  # fmt: skip
+        return emit(kind, f"host:{host.pk}:offline:{int(seen.timestamp())}", f"{host.hostname}{of} stopped reporting",
+                    f"No sample from {host.hostname}{of} for {duration((now - seen).total_seconds())} (last at "
+                    f"{seen:%Y-%m-%d %H:%M} UTC). Check the agent on the host (rightsizer-agent check) and that the "
+                    "host is up.", path, None, data)  # fmt: skip
     return emit(
         kind,
         f"host:{host.pk}:back:{int(seen.timestamp())}",
-        f"{host.hostname} reports again",
-        f"{host.hostname} sent samples again (latest at {seen:%Y-%m-%d %H:%M} UTC).",
+        f"{host.hostname}{of} reports again",
+        f"{host.hostname}{of} sent samples again (latest at {seen:%Y-%m-%d %H:%M} UTC). Nothing to do.",
         path,
         None,
         data,
     )
 
 
-def _flapping(host: Host, v: dict, now: datetime):
+def _flapping(host: Host, v: dict, offline: bool):
+    """The window's summary; `offline` is the host's state now, not the last one the window recorded."""
     n = v["suppressed"]
-    minutes = settings.ALERTS_FLAP_WINDOW_S / 60
-    return emit("host.flapping", f"host:{host.pk}:flapping:{int(v['window'])}", f"{host.hostname} is flapping",
-                f"{host.hostname} went offline or came back {n} more time(s) in {minutes:.0f} minutes; those alerts "
-                f"were held back. It is now {'offline' if v['offline'] else 'reporting'}.",
+    of = f" ({host.deployment})" if host.deployment else ""
+    return emit("host.flapping", f"host:{host.pk}:flapping:{int(v['window'])}", f"{host.hostname}{of} is flapping",
+                f"{host.hostname} went offline or came back {plural(n, 'more time')} in "
+                f"{duration(settings.ALERTS_FLAP_WINDOW_S)}; those alerts were held back. It is now "
+                f"{'offline' if offline else 'reporting'}. Check the agent's connection to Rightsizer and the "
+                "host's network.",
                 reverse("dashboard:host", args=[host.pk]), None,
                 {"host": host.hostname, "deployment": host.deployment, "changes_held_back": n,
-                 "offline": v["offline"]})  # fmt: skip
+                 "offline": offline})  # fmt: skip
 
 
 def budgets(now: datetime) -> int:
@@ -209,7 +245,9 @@ def budgets(now: datetime) -> int:
         if s.forecast_usd <= b.usd_month:
             continue
         text = (f"{b.deployment} has cost ${s.month_to_date_usd:,.0f} this month and is on course for "
-                f"${s.forecast_usd:,.0f} by the month's end, over its budget of ${b.usd_month:,.0f}.")  # fmt: skip
+                f"${s.forecast_usd:,.0f} by the month's end ({now:%B}), over its budget of ${b.usd_month:,.0f}. "
+                "Its page shows what each host costs and the open recommendations that would cut it; the budget "
+                "is set there too.")  # fmt: skip
         data = {"deployment": b.deployment, "budget_usd_month": b.usd_month, "month_to_date_usd": s.month_to_date_usd,
                 "forecast_usd": s.forecast_usd, "month": f"{now:%Y-%m}"}  # fmt: skip
         path = reverse("dashboard:deployment", args=[b.deployment])
@@ -238,13 +276,14 @@ def digest(now: datetime | None = None):
     total = open_recs.aggregate(s=Sum("saving_usd_month"))["s"] or 0.0
     top = list(open_recs.order_by("-saving_usd_month")[:5])
     offline = Host.objects.filter(last_seen__lt=now - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)).count()
-    lines = [f"{open_recs.count()} open recommendation(s), ${total:,.0f}/month in all."]
+    lines = [f"{plural(open_recs.count(), 'open recommendation')}, ${total:,.0f}/month in all."]
     lines += [f"- ${r.saving_usd_month:,.0f}/month: {r.title}" for r in top]
-    lines.append(f"{offline} host(s) not reporting.")
+    lines.append(f"{plural(offline, 'host')} not reporting.")
     for b in Budget.objects.all():
         s = budget.spend(b.deployment, now)
-        lines.append(f"{b.deployment}: ${s.month_to_date_usd:,.0f} so far, forecast ${s.forecast_usd:,.0f} "
-                     f"of ${b.usd_month:,.0f}.")  # fmt: skip
+        over = "over" if s.forecast_usd > b.usd_month else "within"
+        lines.append(f"{b.deployment}: ${s.month_to_date_usd:,.0f} so far this month, forecast ${s.forecast_usd:,.0f}, "
+                     f"{over} its ${b.usd_month:,.0f} budget.")  # fmt: skip
     data = {"open_recommendations": open_recs.count(), "open_saving_usd_month": round(total, 2),
             "hosts_offline": offline, "week": f"{year}-W{week:02d}"}  # fmt: skip
     return emit(

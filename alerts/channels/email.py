@@ -26,6 +26,8 @@ def body(event: Event) -> str:
         lines.append(f"Saving: ${event.saving_usd_month:,.0f}/month")
     if event.data.get("action"):
         lines.append(f"Action: {event.data['action']}")
+    if isinstance(event.data.get("confidence"), int | float):
+        lines.append(f"Confidence: {event.data['confidence']:.2f} (data coverage × distance from the threshold)")
     lines += [f"Open: {event.url}", "", "— Rightsizer (change what you receive under Settings → Alert channels)"]
     return "\n".join(lines)
 

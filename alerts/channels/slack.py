@@ -10,15 +10,22 @@ from alerts.channels.base import HttpTransport
 from alerts.models import Event
 
 
+def escape(text: str) -> str:
+    """Slack's mrkdwn reads &, < and > as markup (links, mentions): they are sent escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def blocks(event: Event) -> dict:
     fields = []
     if event.saving_usd_month:
         fields.append({"type": "mrkdwn", "text": f"*Saving*\n${event.saving_usd_month:,.0f}/month"})
     if event.data.get("action"):
-        fields.append({"type": "mrkdwn", "text": f"*Action*\n{event.data['action'][:1900]}"})
+        fields.append({"type": "mrkdwn", "text": f"*Action*\n{escape(event.data['action'][:1900])}"})
+    if isinstance(event.data.get("confidence"), int | float):
+        fields.append({"type": "mrkdwn", "text": f"*Confidence*\n{event.data['confidence']:.2f}"})
     body = [
         {"type": "header", "text": {"type": "plain_text", "text": event.subject[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": event.text[:2900] or event.subject}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(event.text[:2900] or event.subject)}},
     ]
     if fields:
         body.append({"type": "section", "fields": fields})

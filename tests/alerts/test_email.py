@@ -48,7 +48,7 @@ def test_a_recommendation_alert_arrives_by_smtp_with_its_subject_and_body(smtp_s
     Channel.objects.create(kind="email", name="finops", target="finops@example.com, cto@example.com",
                            events=["recommendation.new"], min_saving_usd_month=100)  # fmt: skip
     emit("recommendation.new", "rec:1", "gpu-7: idle GPU ($1,900/month)", "GPU 3 did no work for 14 days.",
-         "/recommendations/1/", 1900.0, {"action": "Release GPU 3."})  # fmt: skip
+         "/recommendations/1/", 1900.0, {"action": "Release GPU 3.", "confidence": 0.9})  # fmt: skip
     emit("recommendation.new", "rec:2", "small one ($40/month)", "below the channel's minimum", "", 40.0)
     messages = list(mailbox.Maildir(smtp_server, create=False))
     assert len(messages) == 1
@@ -58,6 +58,7 @@ def test_a_recommendation_alert_arrives_by_smtp_with_its_subject_and_body(smtp_s
     body = mail.get_payload(decode=True).decode()
     assert "GPU 3 did no work for 14 days." in body and "Saving: $1,900/month" in body
     assert "Action: Release GPU 3." in body and "/recommendations/1/" in body
+    assert "Confidence: 0.90 (data coverage × distance from the threshold)" in body
     delivery = Delivery.objects.get()
     assert delivery.status == "sent" and delivery.attempt_log.get().status == "ok"
 

@@ -31,3 +31,16 @@ def test_slack_gets_blocks_with_the_saving_the_action_and_a_link_back(eager, set
     assert "$7,300/month" in fields and "Set replicas: 2" in fields
     assert message["blocks"][3]["elements"][0]["url"] == "https://rightsizer.example.com/recommendations/9/"
     assert Delivery.objects.get().status == "sent"
+
+
+def test_slack_text_is_escaped_and_a_recommendation_s_confidence_shown():
+    from alerts.channels.slack import blocks
+    from alerts.models import Event
+
+    event = Event(type="recommendation.new", subject="a <b> & c", text="p95 < 5% & idle <@here>", path="/x/",
+                  saving_usd_month=1900.0, data={"action": "Set replicas <= 2.", "confidence": 0.284})  # fmt: skip
+    message = blocks(event)
+    assert message["blocks"][0]["text"]["text"] == "a <b> & c"  # plain_text: as written
+    assert message["blocks"][1]["text"]["text"] == "p95 &lt; 5% &amp; idle &lt;@here&gt;"
+    fields = [f["text"] for f in message["blocks"][2]["fields"]]
+    assert fields == ["*Saving*\n$1,900/month", "*Action*\nSet replicas &lt;= 2.", "*Confidence*\n0.28"]

@@ -49,7 +49,11 @@ def test_a_host_that_stops_pushing_is_offline_after_the_setting_and_back_on_its_
         assert watch.hosts(timezone.now()) == 1
     assert types() == ["host.offline", "host.back"]
     offline = Event.objects.get(type="host.offline")
-    assert offline.subject == "gpu-node-7 stopped reporting" and offline.data["deployment"] == "chat-prod"
+    assert offline.subject == "gpu-node-7 (chat-prod) stopped reporting" and offline.data["deployment"] == "chat-prod"
+    assert offline.text.startswith("No sample from gpu-node-7 (chat-prod) for 5 minutes (last at 2026-11-30 12:0")
+    assert " UTC). Check the agent on the host (rightsizer-agent check)" in offline.text
+    back = Event.objects.get(type="host.back")
+    assert back.subject == "gpu-node-7 (chat-prod) reports again" and back.text.endswith("UTC). Nothing to do.")
     assert Delivery.objects.filter(channel=channel).count() == 2
 
 
@@ -69,7 +73,11 @@ def test_a_flapping_host_sends_one_pair_per_window_then_one_summary(channel, set
     watch.hosts(T0 + timedelta(hours=1, minutes=1))  # the window ends; silent since, so offline opens the next
     assert types() == ["host.offline", "host.back", "host.flapping", "host.offline"]
     summary = Event.objects.get(type="host.flapping")
-    assert summary.data["changes_held_back"] == 6 and "6 more time(s)" in summary.text
+    assert summary.data["changes_held_back"] == 6 and summary.subject == "flappy (d) is flapping"
+    assert "went offline or came back 6 more times in 1 hour; those alerts were held back. It is now offline." in (
+        summary.text
+    )
+    assert summary.data["offline"] is True  # as it is when the window closes, not as the window last saw it
 
 
 @hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -114,6 +122,9 @@ def test_new_recommendations_and_plan_steps_once_and_a_material_growth_once(chan
     assert watch.recommendations(now) == 2
     assert watch.recommendations(now) == 0  # re-run
     assert sorted(types()) == ["plan_step.new", "recommendation.new"]
+    # The subject names its target once: the title's target is not repeated, a missing one is added.
+    assert Event.objects.get(type="recommendation.new").subject == "gpu-7 GPU 0: idle GPU ($1,900/month)"
+    assert Event.objects.get(type="plan_step.new").subject == "Plan step 1 for chat-prod: idle GPU ($7,300/month)"
     idle.saving_usd_month = 2100.0  # +10 %: not material
     idle.save()
     assert watch.recommendations(now) == 0
@@ -122,10 +133,25 @@ def test_new_recommendations_and_plan_steps_once_and_a_material_growth_once(chan
     assert watch.recommendations(now) == 1 and watch.recommendations(now) == 0
     grew = Event.objects.get(type="saving.grew")
     assert grew.saving_usd_month == 2500 and grew.data["previous_saving_usd_month"] == 1900
+    assert grew.subject == "Saving grew to $2,500/month (was $1,900): gpu-7 GPU 0: idle GPU"
     idle.status = Recommendation.Status.RESOLVED
     idle.save()
     assert watch.recommendations(now) == 0
     assert not WatchState.objects.filter(key=f"rec:{idle.pk}").exists()  # no mark outlives its open spell
+
+
+def test_a_subject_does_not_repeat_a_target_its_title_names():
+    r = Recommendation(target_label="sim-cpu-only-8", deployment="cpu-only", title="Right-size sim-cpu-only-8: 8 vCPU")
+    assert watch._rec_what(r) == "Right-size sim-cpu-only-8: 8 vCPU"
+    r = Recommendation(target_label="big", deployment="big", title="Scale big: 2 replicas", plan_step=1)
+    assert watch._rec_what(r) == "Plan step 1: Scale big: 2 replicas"
+
+
+def test_counts_and_durations_read_as_words():
+    assert [watch.plural(n, "host") for n in (0, 1, 2, 1500)] == ["0 hosts", "1 host", "2 hosts", "1,500 hosts"]
+    assert [watch.duration(s) for s in (1, 59, 60, 301, 3600, 3660, 7500, 86400, 90000 + 3600)] == [
+        "1 second", "59 seconds", "1 minute", "5 minutes", "1 hour", "1 hour 1 minute", "2 hours 5 minutes", "1 day",
+        "1 day 2 hours"]  # fmt: skip
 
 
 def test_a_channel_s_saving_threshold_filters_recommendation_events(channel):
@@ -153,6 +179,9 @@ def test_users_waiting_in_the_last_minutes_of_raw_samples_alert_at_once_once_per
     event = Event.objects.get()
     assert event.type == "saturation" and "vllm:8000 on gpu-7" in event.subject and event.data["waiting_mean"] == 12
     assert event.data["samples"] == 6 and "threshold 1" in event.text
+    assert event.subject == "Users waiting on vllm:8000 on gpu-7: 12.0 requests queued"
+    assert "(deployment chat-prod): 12.0 waiting on average over 6 samples from " in event.text
+    assert "UTC (threshold 1), KV cache 97% full. Users are queueing: add a replica to chat-prod" in event.text
 
 
 def test_two_readings_are_not_yet_users_waiting(channel):
@@ -180,12 +209,21 @@ def test_a_budget_passed_by_spend_plus_forecast_alerts_once_a_month(channel):
     Budget.objects.filter(deployment="chat-prod").update(usd_month=700)
     assert watch.budgets(now) == 1 and watch.budgets(now + timedelta(days=1)) == 0
     assert watch.budgets(datetime(2026, 12, 2, tzinfo=UTC)) == 0  # December: nothing spent yet
-    assert Event.objects.get().data["forecast_usd"] == 720
+    event = Event.objects.get()
+    assert event.data["forecast_usd"] == 720
+    assert event.subject == "chat-prod: forecast $720 passes its $700 budget"
+    assert event.text.startswith(
+        "chat-prod has cost $360 this month and is on course for $720 by the month's end (November), over its budget "
+        "of $700. Its page shows what each host costs"
+    )
 
 
 def test_the_weekly_digest_once_per_week(channel):
     rec(first_seen=timezone.now())
+    Budget.objects.create(deployment="chat-prod", usd_month=800)
     monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     assert watch.digest(monday) is not None and watch.digest(monday + timedelta(hours=1)) is None
     digest = Event.objects.get(type="digest.weekly")
-    assert "1 open recommendation(s), $1,900/month in all." in digest.text and digest.data["week"] == "2026-W49"
+    assert "1 open recommendation, $1,900/month in all." in digest.text and "0 hosts not reporting." in digest.text
+    assert "chat-prod: $0 so far this month, forecast $0, within its $800 budget." in digest.text
+    assert digest.data["week"] == "2026-W49"
