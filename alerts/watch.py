@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.db.models import Avg, Count, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from alerts import budget
 from alerts.emit import emit, enqueue
 from alerts.models import Budget, Delivery, WatchState
+from dashboard.plan import capped_total
 from recommender.lifecycle import material
 from recommender.models import DeploymentThresholds, Recommendation
 from recommender.thresholds import merged, parse
@@ -273,7 +274,8 @@ def digest(now: datetime | None = None):
     now = now or timezone.now()
     year, week, _ = now.isocalendar()
     open_recs = Recommendation.objects.filter(status=Recommendation.Status.OPEN)
-    total = open_recs.aggregate(s=Sum("saving_usd_month"))["s"] or 0.0
+    # As the recommendations page totals them: each deployment's part capped at what it costs today.
+    total, _ = capped_total(open_recs)
     top = list(open_recs.order_by("-saving_usd_month")[:5])
     offline = Host.objects.filter(last_seen__lt=now - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)).count()
     lines = [f"{plural(open_recs.count(), 'open recommendation')}, ${total:,.0f}/month in all."]

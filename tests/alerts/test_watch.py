@@ -227,3 +227,13 @@ def test_the_weekly_digest_once_per_week(channel):
     assert "1 open recommendation, $1,900/month in all." in digest.text and "0 hosts not reporting." in digest.text
     assert "chat-prod: $0 so far this month, forecast $0, within its $800 budget." in digest.text
     assert digest.data["week"] == "2026-W49"
+
+
+def test_the_digest_total_is_capped_at_what_a_deployment_costs_like_the_recommendations_page(channel):
+    today = {"usd_month": 3000.0}
+    rec(kind="idle", plan_step=1, saving_usd_month=2500.0, current=today)
+    rec(kind="quantize", target_key="dep:chat-prod", plan_step=2, saving_usd_month=400.0, current={"usd_month": 500.0})
+    rec(kind="batching", target_key="gpu:G2", saving_usd_month=900.0)  # a third way to save on the same $3,000
+    watch.digest(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    digest = Event.objects.get(type="digest.weekly")
+    assert digest.subject == "Weekly digest: $3,000/month to save" and digest.data["open_saving_usd_month"] == 3000.0
