@@ -110,6 +110,8 @@ def seed(first: int, count: int, gpus: int, days: int, hour: datetime) -> None:
         return ", ".join(cols), ", ".join(["0"] * len(cols))
 
     with connection.cursor() as cur:
+        # The rows reference ids just created: skip the per-row deferred foreign-key checks run at commit.
+        cur.execute("SET session_replication_role = replica")
         cols, vals = zeros("util")
         cur.execute(
             f"INSERT INTO telemetry_gpurollup (gpu_id, period_s, ts, samples, covered_s, util_pct_mean, util_pct_max, "
@@ -131,6 +133,7 @@ def seed(first: int, count: int, gpus: int, days: int, hour: datetime) -> None:
             f"SELECT s.id, 3600, t, 720, 3600, 10 * {diurnal}, 12, 0, 1, 40 * {diurnal}, 50, 8, 0, 900 * {diurnal}, "
             f"300 * {diurnal}, 400, 2, {vals} FROM telemetry_inferenceserver s CROSS JOIN {span} "
             f"WHERE s.host_id = ANY(%(ids)s)", params)  # fmt: skip
+        cur.execute("RESET session_replication_role")
         cur.execute("ANALYZE")
 
 
