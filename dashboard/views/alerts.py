@@ -47,6 +47,12 @@ def _settings_page(request: HttpRequest, status: int, **extra) -> HttpResponse:
     return _page(request, status=status, **extra)
 
 
+def _to_channels(request: HttpRequest, said: str) -> HttpResponse:
+    """Back to the settings page's channel list, saying what was done."""
+    messages.success(request, said)
+    return redirect(reverse("dashboard:settings") + "#alert-channels")
+
+
 @require_POST
 @admin_required
 def channel_create(request: HttpRequest) -> HttpResponse:
@@ -56,8 +62,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
     channel = form.save(commit=False)
     channel.created_by = request.user
     channel.save()
-    messages.success(request, f"Channel “{channel.name}” added: press Send test to check it.")
-    return redirect(reverse("dashboard:settings") + "#alert-channels")
+    return _to_channels(request, f"Channel “{channel.name}” added: press Send test to check it.")
 
 
 @require_POST
@@ -65,8 +70,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
     testsend.send_test(channel, request.user)
-    messages.success(request, f"Test queued for “{channel.name}” (sent once, not retried): its result shows below.")
-    return redirect(reverse("dashboard:settings") + "#alert-channels")
+    return _to_channels(request, f"Test queued for “{channel.name}” (sent once, not retried): its result shows below.")
 
 
 @require_POST
@@ -75,8 +79,7 @@ def channel_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
     channel.enabled = not channel.enabled
     channel.save(update_fields=["enabled"])
-    messages.success(request, f"Channel “{channel.name}” {'on' if channel.enabled else 'off'}.")
-    return redirect(reverse("dashboard:settings") + "#alert-channels")
+    return _to_channels(request, f"Channel “{channel.name}” {'on' if channel.enabled else 'off'}.")
 
 
 @require_POST
@@ -84,8 +87,7 @@ def channel_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
     channel.delete()
-    messages.success(request, f"Channel “{channel.name}” deleted with its delivery history.")
-    return redirect(reverse("dashboard:settings") + "#alert-channels")
+    return _to_channels(request, f"Channel “{channel.name}” deleted with its delivery history.")
 
 
 @require_POST
