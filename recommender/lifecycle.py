@@ -86,7 +86,8 @@ def apply(findings: list[Finding], now: datetime) -> dict[str, int]:
 
 
 def set_status(rec: Recommendation, status: str, user=None, reason: str = "") -> Recommendation:
-    """A person's action: acknowledge, dismiss (with a reason) or reopen."""
+    """A person's action: acknowledge, dismiss (with a reason) or reopen. The first acknowledgement is kept
+    in acknowledged_at whatever follows (recommender.realized compares before and after it)."""
     if status not in (Status.OPEN, Status.ACKNOWLEDGED, Status.DISMISSED):
         raise ValueError(f"status {status!r} cannot be set by hand: use open, acknowledged or dismissed")
     if status == Status.DISMISSED and not reason.strip():
@@ -94,5 +95,7 @@ def set_status(rec: Recommendation, status: str, user=None, reason: str = "") ->
     rec.status, rec.status_reason, rec.status_changed_at = status, reason.strip(), timezone.now()
     rec.status_changed_by = user
     rec.dismissed_saving_usd = rec.saving_usd_month if status == Status.DISMISSED else None
+    if status == Status.ACKNOWLEDGED and rec.acknowledged_at is None:  # the first time only: when it was acted on
+        rec.acknowledged_at = rec.status_changed_at
     rec.save()
     return rec

@@ -7,6 +7,16 @@ from django.db import models
 from django.utils import timezone
 
 KINDS = ["idle", "scale_down", "smaller_gpu", "quantize", "batching", "host_rightsize", "saturation"]
+# What a person reads for each kind (the list, its filter, a recommendation's page); the API and webhooks keep the key.
+KIND_LABELS = {
+    "idle": "Idle capacity",
+    "scale_down": "Scale down",
+    "smaller_gpu": "Smaller GPU",
+    "quantize": "Quantize",
+    "batching": "Batching",
+    "host_rightsize": "Right-size host",
+    "saturation": "Saturation",
+}
 TARGET_TYPES = ["host", "gpu", "deployment"]
 
 
@@ -46,6 +56,9 @@ class Recommendation(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     status_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                           on_delete=models.SET_NULL)  # fmt: skip
+    # When someone first acknowledged it (acted on it): kept through later transitions, so its page and the
+    # fleet's realized saving (recommender.realized) compare before and after this moment.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
     dismissed_saving_usd = models.FloatField(null=True, blank=True, editable=False)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
@@ -57,3 +70,7 @@ class Recommendation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.title}"
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
