@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Sum
 
 from recommender.models import Recommendation
+from telemetry import registry, units
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, ServerRollup
 from telemetry.models.rollups import PERIOD_1H
 
@@ -50,20 +51,12 @@ def series_for(ref: dict | None, until: datetime, days: float) -> dict[str, list
     return reader(ref["id"], window)
 
 
-def _gpu_util(gpu_id, window: dict) -> dict[str, list]:
-    return _points(GpuRollup.objects.filter(gpu_id=gpu_id, **window), mean="util_pct_mean", peak="util_pct_max")
-
-
 def _gpu_mem(gpu_id, window: dict) -> dict[str, list] | None:
     total = Gpu.objects.filter(pk=gpu_id).values_list("memory_total_bytes", flat=True).first()
     if not total:
         return None
     return _points(GpuRollup.objects.filter(gpu_id=gpu_id, **window), mean="mem_used_bytes_mean",
-                   peak="mem_used_bytes_max", scale=100 / total)  # fmt: skip
-
-
-def _host_cpu(host_id, window: dict) -> dict[str, list]:
-    return _points(HostRollup.objects.filter(host_id=host_id, **window), mean="cpu_pct_mean", peak="cpu_pct_max")
+                   peak="mem_used_bytes_max", scale=units.pct_scale(total))  # fmt: skip
 
 
 def _host_mem(host_id, window: dict) -> dict[str, list] | None:
@@ -71,18 +64,7 @@ def _host_mem(host_id, window: dict) -> dict[str, list] | None:
     if not total:
         return None
     return _points(HostRollup.objects.filter(host_id=host_id, **window), mean="mem_used_bytes_mean",
-                   peak="mem_used_bytes_max", scale=100 / total)  # fmt: skip
-
-
-def _server(mean: str, peak: str) -> Callable[[Any, dict], dict[str, list]]:
-    def read(server_id, window: dict) -> dict[str, list]:
-        return _points(ServerRollup.objects.filter(server_id=server_id, **window), mean=mean, peak=peak)
-
-    return read
-
-
-def _server_preempted(server_id, window: dict) -> dict[str, list]:
-    return _points(ServerRollup.objects.filter(server_id=server_id, **window), total="preempted_sum")
+                   peak="mem_used_bytes_max", scale=units.pct_scale(total))  # fmt: skip
 
 
 def _deployment_load(name, window: dict) -> dict[str, list]:
@@ -91,16 +73,27 @@ def _deployment_load(name, window: dict) -> dict[str, list]:
     return _grouped(qs, mean=Sum("util_pct_mean"))
 
 
+ROLLUPS = {registry.HOST: (HostRollup, "host_id"), registry.GPU: (GpuRollup, "gpu_id"),
+           registry.SERVER: (ServerRollup, "server_id")}  # fmt: skip
+
+
+def _reader(metric: registry.Metric) -> Callable[[Any, dict], dict[str, list]]:
+    """A registry metric's hourly rollups: its mean and max where it has them, else its total."""
+    model, key = ROLLUPS[metric.entity]
+    names = {"mean": "mean", "max": "peak", "sum": "total", "increase": "total"}
+    columns = {names[a]: metric.rollup_column(a) for a in metric.aggregates}
+
+    def read(entity_id, window: dict) -> dict[str, list]:
+        return _points(model.objects.filter(**{key: entity_id}, **window), **columns)
+
+    return read
+
+
+# (entity, metric) → reader: every registry metric by its wire name, and the derived series.
 READERS: dict[tuple[str, str], Callable[[Any, dict], dict[str, list] | None]] = {
-    ("gpu", "util_pct"): _gpu_util,
+    **{(m.entity, m.wire): _reader(m) for m in registry.METRICS},
     ("gpu", "mem_used_pct"): _gpu_mem,
-    ("host", "cpu_pct"): _host_cpu,
     ("host", "mem_used_pct"): _host_mem,
-    ("server", "kv_cache_pct"): _server("kv_cache_pct_mean", "kv_cache_pct_max"),
-    ("server", "waiting"): _server("waiting_mean", "waiting_max"),
-    ("server", "running"): _server("running_mean", "running_max"),
-    ("server", "batch_size"): _server("batch_size_mean", "batch_size_max"),
-    ("server", "preempted"): _server_preempted,
     ("deployment", "util_pct_sum"): _deployment_load,
 }
 

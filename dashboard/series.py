@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Avg, Sum
 
 from dashboard.timerange import TimeRange
 from recommender import memory
 from recommender.catalog import match_model
 from recommender.models import ModelSpec
+from telemetry import registry, units
 from telemetry.models import (
     Gpu,
     GpuRollup,
@@ -27,15 +29,19 @@ from telemetry.models import (
     ServerSample,
 )
 
-# metric → (raw sample column, rollup column)
-HOST_METRICS = {"cpu_pct": ("cpu_pct", "cpu_pct_mean"), "mem_used": ("mem_used_bytes", "mem_used_bytes_mean"),
-                "net_rx_bps": ("net_rx_bps", "net_rx_bps_mean"),
-                "net_tx_bps": ("net_tx_bps", "net_tx_bps_mean")}  # fmt: skip
-GPU_METRICS = {"util_pct": ("util_pct", "util_pct_mean"), "mem_used": ("mem_used_bytes", "mem_used_bytes_mean"),
-               "power_w": ("power_w", "power_w_mean")}  # fmt: skip
-SERVER_METRICS = {"running": ("running", "running_mean"), "waiting": ("waiting", "waiting_mean"),
-                  "kv_cache_pct": ("kv_cache_pct", "kv_cache_pct_mean"), "gen_tps": ("gen_tps", "gen_tps_mean"),
-                  "prompt_tps": ("prompt_tps", "prompt_tps_mean")}  # fmt: skip
+# metric (wire name) → (raw sample column, rollup column), from telemetry.registry
+HOST_METRICS = registry.chart_columns(registry.HOST)
+GPU_METRICS = registry.chart_columns(registry.GPU)
+SERVER_METRICS = registry.chart_columns(registry.SERVER)
+NO_NEED = {
+    "need": None,
+    "need_basis": "no inference server with a known model on this GPU: memory used is the only figure",
+}
+
+
+def _counters(entity: str) -> frozenset[str]:
+    """Cumulative counters: raw samples hold the running total, charts show what each step used."""
+    return frozenset(m.wire for m in registry.of(entity) if m.chart_aggregate == "increase")
 
 
 def _rows(raw_model, rollup_model, key: str, ids: list[int], metrics: dict, r: TimeRange):
@@ -47,7 +53,8 @@ def _rows(raw_model, rollup_model, key: str, ids: list[int], metrics: dict, r: T
     return qs.order_by(key, "ts").values_list(key, "ts", *columns)
 
 
-def _columns(rows, metrics: dict) -> dict[int, dict[str, list]]:
+def _columns(rows, metrics: dict, counters: frozenset[str] = frozenset()) -> dict[int, dict[str, list]]:
+    """Per entity {"t": [ms], metric: [value]}; `counters` (raw tier only) become increments."""
     out: dict[int, dict[str, list]] = {}
     names = list(metrics)
     for entity, ts, *values in rows:
@@ -57,6 +64,21 @@ def _columns(rows, metrics: dict) -> dict[int, dict[str, list]]:
         cols["t"].append(int(ts.timestamp() * 1000))
         for name, value in zip(names, values, strict=True):
             cols[name].append(None if value is None else round(float(value), 2))
+    for cols in out.values():
+        for name in counters:
+            cols[name] = _increments(cols["t"], cols[name])
+    return out
+
+
+def _increments(t: list[int], totals: list) -> list:
+    """What a cumulative counter added since the previous sample, like the rollups' `_increase`:
+    nothing across a gap longer than ROLLUP_MAX_GAP_S or where the counter went back (a reset)."""
+    max_gap_ms = settings.ROLLUP_MAX_GAP_S * 1000
+    out: list = [None] * len(totals)
+    for i in range(1, len(totals)):
+        a, b = totals[i - 1], totals[i]
+        if a is not None and b is not None and b >= a and t[i] - t[i - 1] <= max_gap_ms:
+            out[i] = round(b - a, 2)
     return out
 
 
@@ -64,41 +86,62 @@ def _empty(metrics: dict) -> dict[str, list]:
     return {"t": [], **{n: [] for n in metrics}}
 
 
+def _gpu_cols(gpu_ids: list[int], r: TimeRange) -> dict[int, dict[str, list]]:
+    counters = _counters(registry.GPU) if r.period_s is None else frozenset()
+    return _columns(_rows(GpuSample, GpuRollup, "gpu_id", gpu_ids, GPU_METRICS, r), GPU_METRICS, counters)
+
+
+def _server_cols(server_ids: list[int], r: TimeRange) -> dict[int, dict[str, list]]:
+    return _columns(_rows(ServerSample, ServerRollup, "server_id", server_ids, SERVER_METRICS, r), SERVER_METRICS)
+
+
+def _gpu_json(g: Gpu, gpu_cols: dict, needs: dict, servers: list[InferenceServer]) -> dict[str, Any]:
+    return {
+        "id": g.pk, "index": g.index, "name": g.name, "memory_total": g.memory_total_bytes,
+        "power_limit_w": g.power_limit_w,
+        "servers": [s.server_id for s in servers if any(sg.pk == g.pk for sg in s.gpus.all())],
+        **gpu_cols.get(g.pk, _empty(GPU_METRICS)), **needs.get(g.pk, NO_NEED),
+    }  # fmt: skip
+
+
+def _server_json(s: InferenceServer, server_cols: dict) -> dict[str, Any]:
+    return {
+        "id": s.server_id, "kind": s.kind, "model": s.model,
+        "gpus": sorted(g.index for g in s.gpus.all()), **server_cols.get(s.pk, _empty(SERVER_METRICS)),
+    }  # fmt: skip
+
+
 def host_series(host: Host, r: TimeRange) -> dict[str, Any]:
+    """Every registry metric of the host, its GPUs and its servers over the range, with their metadata."""
     gpus = list(Gpu.objects.filter(host=host, active=True).order_by("index"))
     servers = list(InferenceServer.objects.filter(host=host, active=True).prefetch_related("gpus"))
     host_cols = _columns(_rows(HostSample, HostRollup, "host_id", [host.pk], HOST_METRICS, r), HOST_METRICS)
-    gpu_cols = _columns(_rows(GpuSample, GpuRollup, "gpu_id", [g.pk for g in gpus], GPU_METRICS, r), GPU_METRICS)
-    server_cols = _columns(
-        _rows(ServerSample, ServerRollup, "server_id", [s.pk for s in servers], SERVER_METRICS, r), SERVER_METRICS
-    )
+    gpu_cols = _gpu_cols([g.pk for g in gpus], r)
+    server_cols = _server_cols([s.pk for s in servers], r)
     needs = _gpu_needs(servers, server_cols)
     return {
         "range": r.as_json(),
-        "host": {"mem_total": host.mem_total_bytes, **host_cols.get(host.pk, _empty(HOST_METRICS))},
-        "gpus": [
-            {
-                "id": g.pk,
-                "index": g.index,
-                "name": g.name,
-                "memory_total": g.memory_total_bytes,
-                "power_limit_w": g.power_limit_w,
-                **gpu_cols.get(g.pk, _empty(GPU_METRICS)),
-                **needs.get(
-                    g.pk,
-                    {
-                        "need": None,
-                        "need_basis": "no inference server with a known model on this GPU: "
-                        "memory used is the only figure",
-                    },
-                ),
-            }
-            for g in gpus
-        ],  # fmt: skip
-        "servers": [
-            {"id": s.server_id, "kind": s.kind, "model": s.model, **server_cols.get(s.pk, _empty(SERVER_METRICS))}
-            for s in servers
-        ],
+        "host": {
+            "mem_total": host.mem_total_bytes,
+            "cpu_count": host.cpu_count,
+            **host_cols.get(host.pk, _empty(HOST_METRICS)),
+        },  # fmt: skip
+        "gpus": [_gpu_json(g, gpu_cols, needs, servers) for g in gpus],
+        "servers": [_server_json(s, server_cols) for s in servers],
+        "metrics": registry.metadata(),
+    }
+
+
+def gpu_series(gpu: Gpu, r: TimeRange) -> dict[str, Any]:
+    """One GPU's every NVML metric over the range, and the inference servers on it."""
+    servers = list(InferenceServer.objects.filter(gpus=gpu, active=True).prefetch_related("gpus"))
+    server_cols = _server_cols([s.pk for s in servers], r)
+    needs = _gpu_needs(servers, server_cols)
+    return {
+        "range": r.as_json(),
+        "gpu": _gpu_json(gpu, _gpu_cols([gpu.pk], r), needs, servers),
+        "servers": [_server_json(s, server_cols) for s in servers],
+        "metrics": registry.metadata(registry.GPU, registry.SERVER),
     }
 
 
@@ -149,7 +192,7 @@ def deployment_series(host_ids: list[int], r: TimeRange) -> dict[str, Any]:
     )
     by_ts: dict = defaultdict(dict)
     for ts, value in load:
-        by_ts[ts]["gpus_busy"] = None if value is None else round(value / 100, 3)
+        by_ts[ts]["gpus_busy"] = None if value is None else round(units.gpus_busy(value), 3)
     for ts, value in tokens.items():
         by_ts[ts]["gen_tps"] = None if value is None else round(value, 1)
     times = sorted(by_ts)

@@ -28,16 +28,17 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from telemetry import registry
 from telemetry.histogram import BUCKETS
-from telemetry.models import Gpu, Host, InferenceServer
+from telemetry.models import Gpu, GpuSample, Host, HostSample, InferenceServer, ServerSample
 from telemetry.models.rollups import (
+    ENTITY_ROLLUPS,
     HISTOGRAMS,
     PERIOD_1H,
     PERIOD_5M,
     GpuRollup,
     HostRollup,
     RollupCursor,
-    ServerRollup,
     histogram_fields,
 )
 
@@ -54,23 +55,27 @@ class Table:
     means: tuple[str, ...]  # raw columns rolled to <col>_mean (time-weighted)
     maxes: tuple[str, ...]  # raw columns rolled to <col>_max
     sums: tuple[str, ...]  # raw columns rolled to <col>_sum (counts "since the previous sample")
+    increases: tuple[str, ...] = ()  # cumulative counters rolled to <col>_increase (Σ of increments)
 
     @property
     def hist(self) -> dict[str, str]:
         return HISTOGRAMS[self.rollup]
 
 
+def _table(entity: str, raw_model: type, key: str) -> Table:
+    """The entity's rollup statement's columns, as telemetry.registry declares them."""
+    return Table(
+        ENTITY_ROLLUPS[entity], raw_model._meta.db_table, key,
+        registry.rolled(entity, "mean"), registry.rolled(entity, "max"), registry.rolled(entity, "sum"),
+        registry.rolled(entity, "increase"),
+    )  # fmt: skip
+
+
 TABLES = (
-    Table(HostRollup, "telemetry_hostsample", "host_id",
-          ("cpu_pct", "mem_used_bytes", "net_rx_bps", "net_tx_bps"),
-          ("cpu_pct", "mem_used_bytes", "net_rx_bps", "net_tx_bps"), ()),
-    Table(GpuRollup, "telemetry_gpusample", "gpu_id",
-          ("util_pct", "mem_used_bytes", "power_w"), ("util_pct", "mem_used_bytes", "power_w", "temp_c"), ()),
-    Table(ServerRollup, "telemetry_serversample", "server_id",
-          ("running", "waiting", "kv_cache_pct", "batch_size", "prompt_tps", "gen_tps", "requests_ps",
-           "queue_time_ms"),
-          ("running", "waiting", "kv_cache_pct", "batch_size", "gen_tps", "requests_ps"), ("preempted",)),
-)  # fmt: skip
+    _table(registry.HOST, HostSample, "host_id"),
+    _table(registry.GPU, GpuSample, "gpu_id"),
+    _table(registry.SERVER, ServerSample, "server_id"),
+)
 
 
 def _epoch(expr: str) -> str:
@@ -92,7 +97,7 @@ def _least(a: str, b: str) -> str:
 
 def _columns(table: Table) -> list[str]:
     cols = [f"{c}_mean" for c in table.means] + [f"{c}_max" for c in table.maxes]
-    cols += [f"{c}_sum" for c in table.sums]
+    cols += [f"{c}_sum" for c in table.sums] + [f"{c}_increase" for c in table.increases]
     for prefix in table.hist.values():
         cols += histogram_fields(prefix)
     return cols
@@ -111,7 +116,7 @@ def _raw_sql(table: Table, entity_filter: str) -> str:
     """raw → 5 min for [lo, hi), reading back ROLLUP_MAX_GAP_S so the first sample knows its gap."""
     gap = settings.ROLLUP_MAX_GAP_S
     e = table.entity
-    raw_cols = sorted({*table.means, *table.maxes, *table.sums, *table.hist})
+    raw_cols = sorted({*table.means, *table.maxes, *table.sums, *table.hist, *table.increases})
     weight = "w"
 
     def weighted_mean(c: str) -> str:
@@ -119,12 +124,15 @@ def _raw_sql(table: Table, entity_filter: str) -> str:
 
     exprs = [weighted_mean(c) for c in table.means] + [f"MAX({c})" for c in table.maxes]
     exprs += [f"SUM({c})" for c in table.sums]
+    # A counter's increment counts where the gap does and the counter did not go back (a reset).
+    exprs += [f"SUM(CASE WHEN {weight} > 0 AND {c}_inc >= 0 THEN {c}_inc END)" for c in table.increases]
     for metric in table.hist:
         for lo, hi in BUCKETS:
             upper = "" if hi >= 100 else f" AND {metric} < {hi}"
             exprs.append(f"COALESCE(SUM(CASE WHEN {metric} >= {lo}{upper} THEN {weight} END), 0)")
+    increments = "".join(f"{c} - LAG({c}) OVER (PARTITION BY {e} ORDER BY ts) AS {c}_inc, " for c in table.increases)
     select = (
-        f"WITH s AS (SELECT {e}, ts, {', '.join(raw_cols)}, "
+        f"WITH s AS (SELECT {e}, ts, {', '.join(raw_cols)}, {increments}"
         f"{_epoch('ts')} - {_epoch(f'LAG(ts) OVER (PARTITION BY {e} ORDER BY ts)')} AS gap "
         f"FROM {table.raw_table} WHERE ts >= %(lo_gap)s AND ts < %(hi)s{entity_filter}), "
         f"w AS (SELECT *, CASE WHEN gap <= {gap} THEN gap ELSE 0 END AS w, "
@@ -142,6 +150,7 @@ def _hour_sql(table: Table, entity_filter: str) -> str:
         for c in table.means
     ]
     exprs += [f"MAX({c}_max)" for c in table.maxes] + [f"SUM({c}_sum)" for c in table.sums]
+    exprs += [f"SUM({c}_increase)" for c in table.increases]
     exprs += [f"SUM({name})" for prefix in table.hist.values() for name in histogram_fields(prefix)]
     return (
         f"SELECT {e}, {PERIOD_1H}, {_period_start('ts', PERIOD_1H)} AS p, SUM(samples), SUM(covered_s), "

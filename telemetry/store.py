@@ -21,27 +21,15 @@ from datetime import UTC, datetime
 import orjson
 from django.db import connection, transaction
 
+from telemetry import registry
 from telemetry.inventory import InventoryIds
 from telemetry.models import GpuSample, Host, HostSample, ServerSample
 from telemetry.wire import IngestBatch, samples_json
 
-# (column, wire field) pairs; the wire names predate the unit-suffixed columns.
-HOST_COLUMNS = [
-    ("cpu_pct", "cpu_pct"), ("load1", "load1"), ("mem_used_bytes", "mem_used"),
-    ("mem_available_bytes", "mem_available"), ("swap_used_bytes", "swap_used"),
-    ("net_rx_bps", "net_rx_bps"), ("net_tx_bps", "net_tx_bps"),
-    ("disk_read_bps", "disk_read_bps"), ("disk_write_bps", "disk_write_bps"),
-]  # fmt: skip
-GPU_COLUMNS = [
-    ("util_pct", "util_pct"), ("mem_util_pct", "mem_util_pct"), ("mem_used_bytes", "mem_used"),
-    ("power_w", "power_w"), ("temp_c", "temp_c"), ("sm_clock_mhz", "sm_clock_mhz"),
-    ("energy_j", "energy_j"),
-]  # fmt: skip
-SERVER_COLUMNS = [
-    (name, name)
-    for name in ("running", "waiting", "kv_cache_pct", "batch_size", "preempted",
-                 "prompt_tps", "gen_tps", "requests_ps", "queue_time_ms")
-]  # fmt: skip
+# (column, wire field) pairs, from the registry; the wire names predate the unit-suffixed columns.
+HOST_COLUMNS = registry.store_columns(registry.HOST)
+GPU_COLUMNS = registry.store_columns(registry.GPU)
+SERVER_COLUMNS = registry.store_columns(registry.SERVER)
 TABLES = [  # model, entity key column, metric columns
     (HostSample, "host_id", HOST_COLUMNS),
     (GpuSample, "gpu_id", GPU_COLUMNS),

@@ -1,8 +1,9 @@
 """Rollups: 5-minute and 1-hour rows per host, GPU and inference server.
 
-Each row holds, per metric, a time-weighted mean and the max, plus the sample
-count and `covered_s`, the seconds of the period the samples cover (a sample
-covers the time since the previous one, up to ROLLUP_MAX_GAP_S). The
+Each row holds, per metric, the aggregates telemetry.registry declares (a
+time-weighted mean, the max, a period's total), plus the sample count and
+`covered_s`, the seconds of the period the samples cover (a sample covers the
+time since the previous one, up to ROLLUP_MAX_GAP_S). The
 percentage-type metrics also carry a fixed-bucket histogram in seconds, so the
 p95 of any window is a SUM over rows (telemetry.histogram), never a raw scan.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from telemetry import registry
 from telemetry.histogram import BUCKETS
 
 PERIOD_5M = 300
@@ -43,14 +45,6 @@ class Rollup(models.Model):
 class HostRollup(Rollup):
     pk = models.CompositePrimaryKey("host", "period_s", "ts")
     host = models.ForeignKey("telemetry.Host", on_delete=models.CASCADE, related_name="rollups", db_index=False)
-    cpu_pct_mean = models.FloatField(null=True)
-    cpu_pct_max = models.FloatField(null=True)
-    mem_used_bytes_mean = models.FloatField(null=True)
-    mem_used_bytes_max = models.BigIntegerField(null=True)
-    net_rx_bps_mean = models.FloatField(null=True)
-    net_rx_bps_max = models.FloatField(null=True)
-    net_tx_bps_mean = models.FloatField(null=True)
-    net_tx_bps_max = models.FloatField(null=True)
 
     def __str__(self) -> str:
         return f"host {self.host_id} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"
@@ -59,13 +53,6 @@ class HostRollup(Rollup):
 class GpuRollup(Rollup):
     pk = models.CompositePrimaryKey("gpu", "period_s", "ts")
     gpu = models.ForeignKey("telemetry.Gpu", on_delete=models.CASCADE, related_name="rollups", db_index=False)
-    util_pct_mean = models.FloatField(null=True)
-    util_pct_max = models.FloatField(null=True)
-    mem_used_bytes_mean = models.FloatField(null=True)
-    mem_used_bytes_max = models.BigIntegerField(null=True)
-    power_w_mean = models.FloatField(null=True)
-    power_w_max = models.FloatField(null=True)
-    temp_c_max = models.FloatField(null=True)
 
     def __str__(self) -> str:
         return f"gpu {self.gpu_id} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"
@@ -76,28 +63,29 @@ class ServerRollup(Rollup):
     server = models.ForeignKey(
         "telemetry.InferenceServer", on_delete=models.CASCADE, related_name="rollups", db_index=False
     )
-    running_mean = models.FloatField(null=True)
-    running_max = models.FloatField(null=True)
-    waiting_mean = models.FloatField(null=True)
-    waiting_max = models.FloatField(null=True)
-    kv_cache_pct_mean = models.FloatField(null=True)
-    kv_cache_pct_max = models.FloatField(null=True)
-    batch_size_mean = models.FloatField(null=True)
-    batch_size_max = models.FloatField(null=True)
-    preempted_sum = models.FloatField(null=True)
-    prompt_tps_mean = models.FloatField(null=True)
-    gen_tps_mean = models.FloatField(null=True)
-    gen_tps_max = models.FloatField(null=True)
-    requests_ps_mean = models.FloatField(null=True)
-    requests_ps_max = models.FloatField(null=True)
-    queue_time_ms_mean = models.FloatField(null=True)
 
     def __str__(self) -> str:
         return f"server {self.server_id} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"
 
 
+ENTITY_ROLLUPS = {registry.HOST: HostRollup, registry.GPU: GpuRollup, registry.SERVER: ServerRollup}
+
+
+def _rollup_field(metric: registry.Metric, aggregate: str) -> models.Field:
+    # A byte count's max is a reading, kept whole; means and totals are floats.
+    if aggregate == "max" and metric.unit == "bytes":
+        return models.BigIntegerField(null=True)
+    return models.FloatField(null=True)
+
+
+# The metric columns, one per registry aggregate: <column>_mean, _max, _sum, _increase.
+for _entity, _model in ENTITY_ROLLUPS.items():
+    for _metric in registry.of(_entity):
+        for _aggregate in _metric.aggregates:
+            _model.add_to_class(_metric.rollup_column(_aggregate), _rollup_field(_metric, _aggregate))
+
 # Histograms of the percentage-type values, in seconds per bucket.
-HISTOGRAMS = {HostRollup: {"cpu_pct": "cpu"}, GpuRollup: {"util_pct": "util"}, ServerRollup: {"kv_cache_pct": "kv"}}
+HISTOGRAMS = {model: registry.histograms(entity) for entity, model in ENTITY_ROLLUPS.items()}
 for _model, _metrics in HISTOGRAMS.items():
     for _prefix in _metrics.values():
         _add_histogram(_model, _prefix)
