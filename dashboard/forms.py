@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 
 from django import forms
 
 from recommender.models import ModelSpec
-from recommender.thresholds import validate_overrides
+from recommender.thresholds import DEFAULTS, describe, validate_overrides
 from telemetry.models import Host
 
 
@@ -38,19 +38,54 @@ class HostPriceForm(forms.Form):
         return host
 
 
-class ThresholdsForm(forms.Form):
-    deployment = forms.CharField(max_length=255)
-    values = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text='e.g. {"target_util_pct": 60}')
+FLEET_ONLY = {"window_days"}  # a deployment cannot override these
 
-    def clean_values(self) -> dict:
-        try:
-            values = json.loads(self.cleaned_data["values"])
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not JSON ({exc.msg} at character {exc.pos}).") from None
-        try:
-            return validate_overrides(values)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+
+def _bound(value: float) -> str:
+    return f"{value:g}"
+
+
+class ThresholdsForm(forms.Form):
+    """A deployment's overrides, one typed field per threshold from recommender.thresholds.Thresholds.
+
+    Each field carries the threshold's label, unit, meaning and bounds; blank inherits the fleet-wide value
+    (shown as the placeholder). Django checks each bound per field; the typed object checks the whole."""
+
+    deployment = forms.CharField(max_length=255, error_messages={"required": "Pick the deployment to override."})
+
+    def __init__(self, *args, fleet: Mapping[str, float] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fleet = dict(fleet or DEFAULTS)
+        self.described = [d for d in describe() if d["name"] not in FLEET_ONLY]
+        for d in self.described:
+            lo, hi, unit = d["min"], d["max"], d["unit"]
+            # Django formats the bound messages with %-params: there a literal % (the unit) is written %%.
+            bounds = f"Between {_bound(lo)} and {_bound(hi)} {unit}".rstrip() + "."
+            escaped = bounds.replace("%", "%%")
+            invalid = f"A number, {bounds[0].lower()}{bounds[1:]}"
+            self.fields[d["name"]] = forms.FloatField(
+                required=False, min_value=lo, max_value=hi, label=d["label"], help_text=d["description"],
+                error_messages={"min_value": escaped, "max_value": escaped, "invalid": invalid},
+                widget=forms.NumberInput(attrs={"step": "any", "placeholder": _bound(self.fleet[d["name"]])}),
+            )  # fmt: skip
+            self.fields[d["name"]].threshold = {**d, "fleet": self.fleet[d["name"]]}
+
+    def threshold_fields(self) -> list:
+        """The bound fields of the thresholds, in the typed object's order, each with `.field.threshold`."""
+        return [self[d["name"]] for d in self.described]
+
+    def clean_deployment(self) -> str:
+        return self.cleaned_data["deployment"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        values = {d["name"]: data[d["name"]] for d in self.described if data.get(d["name"]) is not None}
+        if not self.errors:
+            try:
+                data["values"] = validate_overrides(values)
+            except ValueError as exc:  # a rule across fields the per-field bounds cannot see
+                raise forms.ValidationError(str(exc)) from None
+        return data
 
 
 DTYPES = [("bfloat16", "bf16"), ("float16", "fp16"), ("float32", "fp32"), ("fp8", "fp8")]

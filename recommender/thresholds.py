@@ -20,6 +20,31 @@ def _t(default: float, unit: str, lo: float, hi: float, description: str) -> Any
     return Field(default, ge=lo, le=hi, description=description, json_schema_extra={"unit": unit})
 
 
+# What the settings form calls each threshold (the field names are the configuration's keys).
+LABELS: dict[str, str] = {
+    "window_days": "Analysis window",
+    "min_coverage_hours": "Minimum data",
+    "full_confidence_hours": "Data for full confidence",
+    "target_util_pct": "Target utilization",
+    "memory_margin": "Memory margin",
+    "replica_floor": "Replica floor",
+    "max_gpus_per_replica": "Most GPUs per replica",
+    "idle_util_p99_pct": "Idle: utilization p99 below",
+    "idle_held_mem_pct": "Idle-held: memory above",
+    "min_saving_pct": "Smallest saving worth a step",
+    "diurnal_night_ratio": "Schedule: quiet-hours share of peak",
+    "batching_waiting": "Batching: requests waiting",
+    "batching_at_limit_share": "Batching: hours at the batch limit",
+    "batching_kv_headroom_pct": "Batching: KV cache below",
+    "batching_util_headroom_pct": "Batching: GPU utilization below",
+    "host_cpu_p95_pct": "Host size: CPU p95 below",
+    "host_mem_peak_pct": "Host size: memory peak below",
+    "saturation_kv_pct": "Saturation: KV cache above",
+    "saturation_util_p50_pct": "Saturation: median utilization above",
+    "saturation_mem_pct": "Saturation: memory peak above",
+}
+
+
 class Thresholds(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
@@ -81,6 +106,7 @@ def describe() -> list[dict[str, Any]]:
         out.append(
             {
                 "name": name,
+                "label": LABELS.get(name, name.replace("_", " ")),
                 "default": DEFAULTS[name],
                 "unit": UNITS[name],
                 "min": bounds.get("Ge"),

@@ -27,8 +27,8 @@ from dashboard.forms import GpuPriceForm, HostPriceForm, ThresholdsForm, TokenFo
 from dashboard.views import alerts
 from recommender import tasks
 from recommender.models import DeploymentThresholds, GpuType, HostPrice
-from recommender.thresholds import DEFAULTS
-from telemetry.models import AgentToken, ApiToken
+from recommender.thresholds import describe, parse
+from telemetry.models import AgentToken, ApiToken, Host
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,40 @@ def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
         "gpu_types": GpuType.objects.all(),
         "host_prices": HostPrice.objects.select_related("host"),
         "thresholds": DeploymentThresholds.objects.all(),
-        "defaults": [(k, conf.RECOMMENDER_THRESHOLDS.get(k, v)) for k, v in DEFAULTS.items()],
+        "fleet_thresholds": _fleet_thresholds(),
+        "deployment_names": _deployment_names(),
         "ingest_base": request.build_absolute_uri("/").rstrip("/"),
         "agent_version": __version__,  # the tag the install commands name
         "agent_form": TokenForm(prefix="agent"), "api_form": TokenForm(prefix="api"),
-        "host_price_form": HostPriceForm(), "thresholds_form": ThresholdsForm(),
+        "host_price_form": HostPriceForm(), "thresholds_form": _overrides_form(request),
         **alerts.settings_context(),
         **extra,
     }  # fmt: skip
     return render(request, "dashboard/settings.html", context, status=status)
+
+
+def _fleet() -> dict[str, float]:
+    return parse(conf.RECOMMENDER_THRESHOLDS).model_dump()
+
+
+def _fleet_thresholds() -> list[dict]:
+    """Each threshold described (label, unit, bounds, meaning, default) with the fleet-wide value in force."""
+    fleet = _fleet()
+    return [{**d, "value": fleet[d["name"]], "changed": fleet[d["name"]] != d["default"]} for d in describe()]
+
+
+def _deployment_names() -> list[str]:
+    """The deployments the fleet reports, and any with overrides saved (it may have stopped reporting)."""
+    known = set(Host.objects.exclude(deployment="").values_list("deployment", flat=True).distinct())
+    return sorted(known | set(DeploymentThresholds.objects.values_list("deployment", flat=True)))
+
+
+def _overrides_form(request: HttpRequest) -> ThresholdsForm:
+    """The overrides form for ?deployment=NAME, holding that deployment's saved values (blank: inherited)."""
+    name = request.GET.get("deployment", "").strip()
+    saved = DeploymentThresholds.objects.filter(deployment=name).first() if name else None
+    initial = {"deployment": name, **(saved.values if saved else {})}
+    return ThresholdsForm(initial=initial, fleet=_fleet())
 
 
 def _sealer() -> Fernet:
@@ -174,13 +199,17 @@ def host_price_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @admin_required
 def thresholds_save(request: HttpRequest) -> HttpResponse:
-    form = ThresholdsForm(request.POST)
-    if not form.is_valid():
+    form = ThresholdsForm(request.POST, fleet=_fleet())
+    if not form.is_valid():  # the page again with what was typed and each field's error
         return _page(request, status=400, thresholds_form=form)
-    name = form.cleaned_data["deployment"].strip()
-    DeploymentThresholds.objects.update_or_create(deployment=name, defaults={"values": form.cleaned_data["values"]})
-    messages.success(request, f"Thresholds for {name} saved. {_queued()}")
-    return redirect("dashboard:settings")
+    name, values = form.cleaned_data["deployment"], form.cleaned_data["values"]
+    if not values:
+        DeploymentThresholds.objects.filter(deployment=name).delete()
+        messages.success(request, f"No override left for {name}: the fleet-wide thresholds apply. {_queued()}")
+    else:
+        DeploymentThresholds.objects.update_or_create(deployment=name, defaults={"values": values})
+        messages.success(request, f"Thresholds for {name} saved. {_queued()}")
+    return redirect(reverse("dashboard:settings") + "#thresholds")
 
 
 @require_POST

@@ -33,7 +33,7 @@ ADMIN_POSTS = [
     ("/settings/gpu-price", {"gpu_type": "{gpu_type}", "price": "1.5"}),
     ("/settings/host-prices", {"hostname": "sim-idle-gpu-00001", "hourly_usd": "2"}),
     ("/settings/host-prices/{host_price}/delete", {}),
-    ("/settings/thresholds", {"deployment": "chat", "values": '{{"idle_util_p99_pct": 3}}'}),
+    ("/settings/thresholds", {"deployment": "chat", "idle_util_p99_pct": "3"}),
     ("/settings/thresholds/{thresholds}/delete", {}),
 ]
 OWN_POSTS = [("/settings/api-tokens", {"api-name": "script"}), ("/settings/api-tokens/{api_token}/revoke", {})]

@@ -33,7 +33,7 @@ def test_changing_a_price_or_thresholds_queues_an_analysis(as_admin):
     assert "An analysis is queued" in resp.content.decode()
     recs.host("node-a", "chat", gpus=1)
     as_admin.post("/settings/host-prices", {"hostname": "node-a", "hourly_usd": "3"})
-    as_admin.post("/settings/thresholds", {"deployment": "chat", "values": '{"idle_util_p99_pct": 3}'})
+    as_admin.post("/settings/thresholds", {"deployment": "chat", "idle_util_p99_pct": "3"})
     assert _queued_analyses() == before + 3
 
 
