@@ -78,3 +78,19 @@ def test_dismissing_needs_a_reason_and_resolved_cannot_be_set_by_hand(admin):
 def test_the_same_target_can_hold_different_kinds():
     apply([finding(kind="idle"), finding(kind="host_rightsize")], at(0))
     assert Recommendation.objects.count() == 2
+
+
+def test_the_first_acknowledgement_is_kept_through_resolving_and_re_acknowledging(admin):
+    apply([finding()], at(0))
+    rec = set_status(Recommendation.objects.get(), "acknowledged", admin)
+    first = rec.acknowledged_at
+    assert first is not None and first == rec.status_changed_at
+    apply([], at(1))  # resolved: the date it was acted on stays
+    rec.refresh_from_db()
+    assert rec.status == "resolved" and rec.acknowledged_at == first
+    apply([finding()], at(2))  # reopened by the analysis, then acknowledged again
+    set_status(Recommendation.objects.get(), "acknowledged", admin)
+    rec.refresh_from_db()
+    assert rec.status == "acknowledged" and rec.acknowledged_at == first < rec.status_changed_at
+    set_status(rec, "open", admin)
+    assert Recommendation.objects.get().acknowledged_at == first
