@@ -59,3 +59,12 @@ def test_blank_inherits_and_a_change_queues_an_analysis(as_admin):
     as_admin.post("/settings/thresholds", {"deployment": "chat"})  # all blank: nothing left to override
     assert not DeploymentThresholds.objects.exists()
     assert _queued_analyses() == before + 2
+
+
+def test_revokes_and_removals_ask_first_and_a_new_secret_has_copy_buttons(as_admin):
+    as_admin.post("/settings/agent-tokens", {"agent-name": "rack <9>"})
+    page = as_admin.get("/settings/").content.decode()
+    assert 'data-confirm="Revoke token rack &lt;9&gt;? Agents using it will be refused.">Revoke</button>' in page
+    assert 'data-copy="#new-agent-token .secret">Copy token</button>' in page
+    assert 'data-copy="#agent-install">Copy command</button>' in page and '<pre id="agent-install">' in page
+    assert as_admin.get("/settings/agent-tokens/1/revoke").status_code == 405  # a revoke is a POST only

@@ -21,3 +21,39 @@
   const zoneEl = document.getElementById("viewer-zone");
   if (zoneEl) zoneEl.textContent = zone;
 })();
+
+// Buttons with data-confirm ask first (revokes, removals); a dismissed dialog posts nothing.
+// The server still takes these actions by POST only, with the CSRF token.
+document.addEventListener("click", (ev) => {
+  const button = ev.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.dataset.confirm)) {
+    ev.preventDefault();
+  }
+});
+
+// Copy buttons: data-copy names the element whose text goes to the clipboard. Where the clipboard API is
+// refused (plain HTTP, no permission) the text is selected instead, for Ctrl+C.
+document.addEventListener("click", (ev) => {
+  const button = ev.target.closest("button[data-copy]");
+  const source = button && document.querySelector(button.dataset.copy);
+  if (!source) return;
+  const text = source.textContent.trim();
+  const label = button.textContent;
+  const say = (words) => {
+    button.textContent = words;
+    setTimeout(() => { button.textContent = label; }, 2000);
+  };
+  const select = () => {
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    say("Selected: press Ctrl+C");
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(() => say("Copied"), select);
+  } else {
+    select();
+  }
+});
