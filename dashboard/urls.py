@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard.views import alerts, fleet, health, hosts, planner, recommendations, settings
+from dashboard.views import alerts, fleet, health, hosts, planner, recommendations, settings, trends
 
 app_name = "dashboard"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("deployments/<path:name>/", fleet.deployment, name="deployment"),
     path("hosts/<int:pk>/", hosts.host, name="host"),
     path("hosts/<int:pk>/series.json", hosts.host_series, name="host-series"),
+    path("hosts/<int:pk>/gpus/<int:index>/", hosts.gpu, name="gpu"),
+    path("hosts/<int:pk>/gpus/<int:index>/series.json", hosts.gpu_series, name="gpu-series"),
     path("recommendations/", recommendations.recommendation_list, name="recommendations"),
     path("recommendations.csv", recommendations.recommendation_csv, name="recommendations-csv"),
     path("recommendations/<int:pk>/", recommendations.recommendation_detail, name="recommendation"),
@@ -24,6 +26,8 @@ urlpatterns = [
         name="recommendation-evidence",
     ),  # fmt: skip
     path("planner/", planner.planner, name="planner"),
+    path("trends/", trends.trends_page, name="trends"),
+    path("trends/labels.csv", trends.labels_csv, name="trends-labels-csv"),
     path("settings/", settings.settings_page, name="settings"),
     path("settings/agent-tokens", settings.agent_token_create, name="agent-token-create"),
     path("settings/agent-tokens/<int:pk>/revoke", settings.agent_token_revoke, name="agent-token-revoke"),

@@ -1,0 +1,49 @@
+// The trends page: the fleet's daily cost, utilization and busy GPUs, cost per million tokens per deployment,
+// and the cost by label value, from the JSON the page carries (#trends-data).
+(function () {
+  "use strict";
+  const C = window.RightsizerCharts;
+  const source = document.getElementById("trends-data");
+  if (!C || !source) return;
+  const data = JSON.parse(source.textContent);
+  const range = { from: data.from, to: data.to };
+  const TOP = 8;
+
+  function fleetCharts(root, fleet) {
+    const days = fleet.t.length + " days";
+    C.lineChart(C.panel(root, "Cost per day", "Hours each host reported × its hourly price."), range, "usd",
+      [{ label: "cost", t: fleet.t, values: fleet.cost_usd }]);
+    C.lineChart(C.panel(root, "Mean GPU utilization per day", "Time-weighted over every GPU that reported."),
+      range, "pct", [{ label: "GPU utilization", t: fleet.t, values: fleet.util_pct }], { yMax: 100 });
+    C.lineChart(C.panel(root, "GPUs busy and idle (daily mean)", "GPU-hours a day ÷ 24, over " + days + "."),
+      range, "gpus", [
+        { label: "busy", t: fleet.t, values: fleet.gpus_busy },
+        { label: "idle", t: fleet.t, values: fleet.gpus_idle, color: "#9ca3af" },
+      ]);
+  }
+
+  function tokenCharts(root, deployments) {
+    if (!root || !deployments.length) return;
+    const shown = deployments.slice(0, TOP);
+    const rest = deployments.length - shown.length;
+    const note = "Gaps: days a deployment generated no tokens." +
+      (rest > 0 ? " The " + TOP + " costliest of " + deployments.length + " deployments; the table lists all." : "");
+    C.lineChart(C.panel(root, "Cost per million generated tokens", note), range, "usd",
+      shown.map((d) => ({ label: d.name.length > 40 ? d.name.slice(0, 39) + "…" : d.name, t: data.fleet.t,
+        values: d.usd_per_million })));
+  }
+
+  function labelChart(root, split) {
+    if (!root || !split || !split.rows.length) return;
+    const rows = split.rows.filter((r) => r.cost_usd !== null);
+    const labels = rows.map((r) => (r.value.length > 30 ? r.value.slice(0, 29) + "…" : r.value));
+    const colors = rows.map((r, i) => (r.unlabelled ? "#9ca3af" : C.PALETTE[i % C.PALETTE.length]));
+    const canvas = C.panel(root, "Cost by " + (split.key.length > 40 ? split.key.slice(0, 39) + "…" : split.key),
+      "Over the range, USD.");
+    C.barChart(canvas, "USD", labels, rows.map((r) => r.cost_usd), colors);
+  }
+
+  fleetCharts(document.getElementById("fleet-charts"), data.fleet);
+  tokenCharts(document.getElementById("token-charts"), data.deployments);
+  labelChart(document.getElementById("label-charts"), data.labels);
+})();

@@ -1,0 +1,204 @@
+"""Trends: the fleet's daily cost and utilization, cost per million tokens per deployment, cost split by a label.
+
+Read from TrendDay (dashboard.trend_days sums each host's UTC day from the hourly rollups, once),
+and priced at each host's hourly price today, as the fleet page prices it: the user's HostPrice where
+one is set, else the summary's monthly cost ÷ 730. One grouped query per series, whatever the fleet
+size; the days are the last N complete UTC days.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
+from django.http import QueryDict
+from django.utils import timezone
+
+from dashboard import trend_days
+from dashboard.models import TrendDay
+from recommender.savings import HOURS_PER_MONTH
+from telemetry.models import Gpu, Host
+
+DAY_CHOICES = (7, 30, 90)
+DEFAULT_DAYS = 90
+MAX_DAYS = 90
+MAX_KEY_CHARS = 100
+TOP_DEPLOYMENTS = 8  # lines on the cost-per-token chart; the table lists every deployment
+UNLABELLED = "(unlabelled)"
+
+HOURLY_USD = Coalesce(F("host__price__hourly_usd"), F("host__summary__usd_month") / float(HOURS_PER_MONTH),
+                      output_field=FloatField())  # fmt: skip
+COST = Sum(F("host_s") / 3600.0 * HOURLY_USD, output_field=FloatField())
+
+
+class BadQuery(ValueError):
+    """A query value the page cannot use; its message says what to send instead."""
+
+
+@dataclass
+class Query:
+    days: int
+    key: str
+    note: str = ""  # what was changed from the request (a clamped number of days)
+
+
+def parse(params: QueryDict, keys: list[str]) -> Query:
+    """days (1 to MAX_DAYS, clamped with a note) and key (a label key; the fleet's most common by default)."""
+    raw = params.get("days", "").strip()
+    try:
+        days = int(raw) if raw else DEFAULT_DAYS
+    except ValueError:
+        raise BadQuery(f"days must be a whole number of days from 1 to {MAX_DAYS}, e.g. days=30.") from None
+    note = ""
+    if not 1 <= days <= MAX_DAYS:
+        days = min(max(days, 1), MAX_DAYS)
+        note = f"Showing {days} day{'s' if days > 1 else ''}: the trends cover 1 to {MAX_DAYS} days."
+    key = params.get("key", "") or (keys[0] if keys else "")
+    if len(key) > MAX_KEY_CHARS:
+        raise BadQuery(f"A label key is at most {MAX_KEY_CHARS} characters; this one has {len(key)}.")
+    return Query(days, key, note)
+
+
+def window(days: int, now: datetime | None = None) -> tuple[date, date]:
+    """The last `days` complete UTC days: first and last, inclusive."""
+    last = (now or timezone.now()).astimezone(UTC).date() - timedelta(days=1)
+    return last - timedelta(days=days - 1), last
+
+
+def label_keys() -> list[str]:
+    """The label keys the fleet's hosts carry, the most common first (ties by name)."""
+    counts: Counter[str] = Counter()
+    for labels in Host.objects.values_list("labels", flat=True):
+        if isinstance(labels, dict):
+            counts.update(str(k) for k in labels)
+    return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _ms(day: date) -> int:
+    return int(trend_days.day_start(day).timestamp() * 1000)
+
+
+def _in(first: date, last: date):
+    return TrendDay.objects.filter(day__gte=first, day__lte=last)
+
+
+def fleet_daily(first: date, last: date) -> dict:
+    """Per day: cost (USD), mean GPU utilization (%, time-weighted), GPUs busy and idle (daily means)."""
+    rows = {r["day"]: r for r in _in(first, last).values("day").annotate(
+        cost=COST, gpu_s=Sum("gpu_s"), busy_s=Sum("gpu_busy_s")).order_by("day")}  # fmt: skip
+    out: dict[str, list] = {"t": [], "cost_usd": [], "util_pct": [], "gpus_busy": [], "gpus_idle": []}
+    for day in _days(first, last):
+        r = rows.get(day) or {"cost": None, "gpu_s": 0.0, "busy_s": 0.0}
+        gpu_s, busy_s = r["gpu_s"] or 0.0, r["busy_s"] or 0.0
+        out["t"].append(_ms(day))
+        out["cost_usd"].append(_round(r["cost"]))
+        out["util_pct"].append(_round(100 * busy_s / gpu_s) if gpu_s else None)
+        out["gpus_busy"].append(_round(busy_s / 86400) if gpu_s else None)
+        out["gpus_idle"].append(_round((gpu_s - busy_s) / 86400) if gpu_s else None)
+    out["total_usd"] = _round(sum(c for c in out["cost_usd"] if c is not None))
+    out["unpriced_hosts"] = unpriced_hosts(first, last)
+    return out
+
+
+def unpriced_hosts(first: date, last: date) -> int:
+    """Hosts that reported in the range with no price of their own and none from the summary: cost nothing here."""
+    return (_in(first, last).filter(host_s__gt=0, host__price__isnull=True)
+            .filter(Q(host__summary__isnull=True) | Q(host__summary__usd_month__isnull=True))
+            .values("host_id").distinct().count())  # fmt: skip
+
+
+def deployments_daily(first: date, last: date) -> list[dict]:
+    """Per deployment that generated tokens in the range: per day, its hosts' cost ÷ its tokens in millions (None
+    on a day with no tokens: a gap, not infinity), and its totals; the costliest first."""
+    rows = (_in(first, last).values("day", name=F("host__deployment"))
+            .annotate(cost=COST, tokens=Sum("tokens")).order_by())  # fmt: skip
+    by_name: dict[str, dict[date, tuple[float | None, float]]] = defaultdict(dict)
+    for r in rows:
+        by_name[r["name"]][r["day"]] = (r["cost"], r["tokens"] or 0.0)
+    out = [_deployment(name, days, first, last) for name, days in by_name.items()]
+    out = [d for d in out if d["tokens"] > 0]
+    return sorted(out, key=lambda d: (-(d["cost_usd"] or 0.0), d["name"]))
+
+
+def _deployment(name: str, by_day: dict, first: date, last: date) -> dict:
+    values, no_tokens = [], 0
+    for day in _days(first, last):
+        cost, tokens = by_day.get(day, (None, 0.0))
+        if tokens > 0 and cost is not None:
+            values.append(_round(cost / (tokens / 1e6), 4))
+        else:
+            values.append(None)
+            no_tokens += cost is not None  # it cost money that day and generated nothing
+    costs = [c for c, _ in by_day.values() if c is not None]
+    cost = sum(costs) if costs else None
+    tokens = sum(t for _, t in by_day.values())
+    per_m = cost / (tokens / 1e6) if cost is not None and tokens > 0 else None
+    return {"name": name, "usd_per_million": values, "cost_usd": _round(cost), "tokens": round(tokens),
+            "usd_per_million_range": _round(per_m, 4), "days_without_tokens": no_tokens}  # fmt: skip
+
+
+def label_split(key: str, first: date, last: date) -> dict:
+    """The range's cost by the value of one label key, the way Kubecost allocates: per value its hosts (that
+    reported), active GPUs, cost, share, mean GPU utilization and idle cost (cost × (1 − util)); the hosts
+    without the key in one "(unlabelled)" row; the rows add up to the fleet's cost for the range."""
+    value = KeyTextTransform(key, "host__labels")
+    groups: dict[str | None, dict] = {}
+    for r in _in(first, last).values(v=value).annotate(cost=COST, hosts=Count("host_id", distinct=True),
+                                                       gpu_s=Sum("gpu_s"), busy_s=Sum("gpu_busy_s")):  # fmt: skip
+        g = groups.setdefault(_value(r["v"]), {"cost": None, "hosts": 0, "gpu_s": 0.0, "busy_s": 0.0, "gpus": 0})
+        g["cost"] = None if r["cost"] is None and g["cost"] is None else (g["cost"] or 0.0) + (r["cost"] or 0.0)
+        g["hosts"] += r["hosts"]
+        g["gpu_s"] += r["gpu_s"] or 0.0
+        g["busy_s"] += r["busy_s"] or 0.0
+    reported = _in(first, last).values("host_id")
+    for r in (Gpu.objects.filter(active=True, host_id__in=reported)
+              .values(v=KeyTextTransform(key, "host__labels")).annotate(n=Count("pk")).order_by()):  # fmt: skip
+        groups.setdefault(_value(r["v"]), {"cost": None, "hosts": 0, "gpu_s": 0.0, "busy_s": 0.0, "gpus": 0})
+        groups[_value(r["v"])]["gpus"] += r["n"]
+    return _split_rows(key, groups)
+
+
+def _value(raw) -> str | None:
+    """A label's value as text; absent, null and empty all mean unlabelled (None)."""
+    return None if raw is None or raw == "" else str(raw)
+
+
+def _split_rows(key: str, groups: dict[str | None, dict]) -> dict:
+    total = sum(g["cost"] or 0.0 for g in groups.values())
+    rows = []
+    for v, g in groups.items():
+        util = 100 * g["busy_s"] / g["gpu_s"] if g["gpu_s"] else None
+        idle = g["cost"] * (1 - util / 100) if g["cost"] is not None and util is not None else None
+        rows.append({"value": UNLABELLED if v is None else v, "unlabelled": v is None, "hosts": g["hosts"],
+                     "gpus": g["gpus"], "cost_usd": _round(g["cost"]),
+                     "share_pct": _round(100 * (g["cost"] or 0.0) / total) if total else None,
+                     "util_pct": _round(util), "idle_cost_usd": _round(idle)})  # fmt: skip
+    rows.sort(key=lambda r: (r["unlabelled"], -(r["cost_usd"] or 0.0), r["value"]))
+    gpu_s, busy_s = sum(g["gpu_s"] for g in groups.values()), sum(g["busy_s"] for g in groups.values())
+    totals = {"hosts": sum(r["hosts"] for r in rows), "gpus": sum(r["gpus"] for r in rows),
+              "cost_usd": _round(total), "share_pct": 100.0 if total else None,
+              "util_pct": _round(100 * busy_s / gpu_s) if gpu_s else None,
+              "idle_cost_usd": _round(sum(r["idle_cost_usd"] or 0.0 for r in rows))}  # fmt: skip
+    return {"key": key, "rows": rows, "totals": totals}
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def build(query: Query, now: datetime | None = None) -> dict:
+    """Everything the page shows for a query: the days summed first where they are not yet."""
+    first, last = window(query.days, now)
+    trend_days.ensure(first, last, now)
+    return {"days": query.days, "first": first.isoformat(), "last": last.isoformat(),
+            "from": _ms(first), "to": _ms(last + timedelta(days=1)),
+            "fleet": fleet_daily(first, last), "deployments": deployments_daily(first, last),
+            "labels": label_split(query.key, first, last) if query.key else None}  # fmt: skip

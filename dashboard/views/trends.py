@@ -1,0 +1,66 @@
+"""The trends page (fleet cost and utilization by day, cost per million tokens, cost by label) and its CSV."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dashboard import trend_days, trends
+from dashboard.access import viewer_required
+from dashboard.views.recommendations import _cell as csv_cell  # the one CSV-injection guard
+
+CSV_COLUMNS = ["key", "value", "unlabelled", "hosts", "gpus", "cost_usd", "share_pct", "util_pct", "idle_cost_usd",
+               "first_day", "last_day"]  # fmt: skip
+
+
+@viewer_required
+def trends_page(request: HttpRequest) -> HttpResponse:
+    keys = trends.label_keys()
+    try:
+        query = trends.parse(request.GET, keys)
+    except trends.BadQuery as exc:
+        context = {"error": str(exc), "keys": keys, "day_choices": trends.DAY_CHOICES}
+        return render(request, "dashboard/trends.html", context, status=400)
+    data = trends.build(query)
+    context = {
+        "query": query, "data": data, "keys": keys if query.key in keys or not query.key else [*keys, query.key],
+        "day_choices": sorted({*trends.DAY_CHOICES, query.days}), "max_key_chars": trends.MAX_KEY_CHARS,
+        "chart_data": {k: data[k] for k in ("from", "to", "fleet", "deployments", "labels")},
+    }  # fmt: skip
+    return render(request, "dashboard/trends.html", context)
+
+
+@viewer_required
+def labels_csv(request: HttpRequest) -> HttpResponse:
+    """The cost-by-label table as CSV: numbers as numbers, text cells guarded against spreadsheet formulas."""
+    keys = trends.label_keys()
+    try:
+        query = trends.parse(request.GET, keys)
+    except trends.BadQuery as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    if not query.key:
+        return HttpResponse("No host carries a label yet: there is nothing to split by.", status=400,
+                            content_type="text/plain; charset=utf-8")  # fmt: skip
+    first, last = trends.window(query.days)
+    trend_days.ensure(first, last)
+    split = trends.label_split(query.key, first, last)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", query.key)[:40] or "label"
+    response["Content-Disposition"] = f'attachment; filename="rightsizer-cost-by-{name}-{first}-{last}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    span = [first.isoformat(), last.isoformat()]
+    for r in split["rows"]:
+        writer.writerow([csv_cell(query.key), csv_cell(r["value"]), str(r["unlabelled"]).lower(), r["hosts"], r["gpus"],
+                         *_numbers(r), *span])  # fmt: skip
+    t = split["totals"]
+    writer.writerow([csv_cell(query.key), "(total)", "", t["hosts"], t["gpus"], *_numbers(t), *span])
+    return response
+
+
+def _numbers(row: dict) -> list:
+    """The money and percentages as plain numbers (empty where unknown), for a spreadsheet to sum."""
+    return ["" if row[k] is None else row[k] for k in ("cost_usd", "share_pct", "util_pct", "idle_cost_usd")]

@@ -1,0 +1,214 @@
+"""The trends page over hand-built hourly rollups: daily cost and utilization, cost per million tokens per
+deployment (a day with no tokens is a gap), the cost split by a label, its CSV, and bad query values.
+
+Three hosts over two days of a 7-day window (now = 2026-03-11 12:00 UTC, so the window is 03-04..03-10):
+  h1 team=search, deployment=chat, $2/h (its own HostPrice), 2 GPUs, server s1
+  h2 team=ads,    deployment=chat, $730/month in its summary = $1/h, 1 GPU, server s2
+  h3 no team,     deployment=embed, $2,190/month = $3/h, 1 GPU, server s3
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from dashboard import trends
+from dashboard.models import TrendDay, TrendDayDone
+from recommender.models import HostPrice, HostSummary
+from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
+
+NOW = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+D1, D2 = datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)
+H = timedelta(hours=1)
+
+pytestmark = pytest.mark.django_db
+
+
+def _host(name: str, labels: dict, gpus: int) -> tuple[Host, list[Gpu], InferenceServer]:
+    host = Host.objects.create(machine_id=f"m-{name}", hostname=name, cpu_count=16, labels=labels,
+                               deployment=labels["deployment"], last_seen=NOW)  # fmt: skip
+    cards = [Gpu.objects.create(uuid=f"GPU-{name}-{i}", host=host, index=i, name="NVIDIA L4",
+                                memory_total_bytes=24 * 1024**3) for i in range(gpus)]  # fmt: skip
+    server = InferenceServer.objects.create(host=host, server_id="vllm:8000", kind="vllm", model="m")
+    return host, cards, server
+
+
+def _summary(host: Host, usd_month: float) -> None:
+    HostSummary.objects.create(host=host, updated_at=NOW, usd_month=usd_month)
+
+
+def _hours(host, gpus, server, start, n, covered_s, utils, gen_tps, period_s=3600):
+    """n rollup rows from `start` for the host, each of its GPUs (one utilization each) and its server."""
+    common = {"period_s": period_s, "samples": 10, "covered_s": covered_s}
+    stamps = [start + i * H for i in range(n)]
+    HostRollup.objects.bulk_create(HostRollup(host=host, ts=ts, **common) for ts in stamps)
+    GpuRollup.objects.bulk_create(GpuRollup(gpu=g, ts=ts, util_pct_mean=u, **common)
+                                  for ts in stamps for g, u in zip(gpus, utils, strict=True))  # fmt: skip
+    ServerRollup.objects.bulk_create(ServerRollup(server=server, ts=ts, gen_tps_mean=gen_tps, **common)
+                                     for ts in stamps)  # fmt: skip
+
+
+@pytest.fixture
+def as_viewer(client, django_user_model):
+    """A viewer without a password to hash (the persona fixture's costs a second a test on a busy machine)."""
+    client.force_login(django_user_model.objects.create(username="trends-viewer"))
+    return client
+
+
+@pytest.fixture
+def now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def rollups(now):
+    h1, g1, s1 = _host("h1", {"team": "search", "deployment": "chat"}, 2)
+    h2, g2, s2 = _host("h2", {"team": "ads", "deployment": "chat"}, 1)
+    h3, g3, s3 = _host("h3", {"deployment": "embed"}, 1)
+    HostPrice.objects.create(host=h1, hourly_usd=2.0)
+    _summary(h1, 99999.0)  # the user's price wins over the summary's
+    _summary(h2, 730.0)
+    _summary(h3, 2190.0)
+    # Day 1: h1 10 h; h2 4 h half covered; h3 2 h, idle, no tokens.
+    _hours(h1, g1, s1, D1, 10, 3600, [50, 10], 100.0)
+    _hours(h2, g2, s2, D1, 4, 1800, [80], 50.0)
+    _hours(h3, g3, s3, D1, 2, 3600, [0], 0.0)
+    # Day 2: h1 one hour busy and no tokens; h3 one hour with tokens.
+    _hours(h1, g1, s1, D2, 1, 3600, [100, 100], 0.0)
+    _hours(h3, g3, s3, D2, 1, 3600, [20], 10.0)
+    # Outside: the day before the window, today (not a complete day), and a 5-minute row inside it.
+    _hours(h1, g1, s1, datetime(2026, 3, 3, 23, tzinfo=UTC), 1, 3600, [90, 90], 500.0)
+    _hours(h1, g1, s1, datetime(2026, 3, 11, tzinfo=UTC), 2, 3600, [90, 90], 500.0)
+    _hours(h2, g2, s2, D2 + 5 * H, 1, 300, [90], 500.0, period_s=300)
+    return h1, h2, h3
+
+
+def _build(days=7, key="team") -> dict:
+    return trends.build(trends.Query(days, key))
+
+
+def test_the_fleet_costs_each_host_its_reported_hours_times_its_price(rollups):
+    data = _build()
+    fleet = data["fleet"]
+    assert (data["first"], data["last"]) == ("2026-03-04", "2026-03-10")
+    assert len(fleet["t"]) == 7 and fleet["t"][-1] == int(D2.timestamp() * 1000)
+    # D1: h1 10 h × $2 + h2 4 × 0.5 h × $1 + h3 2 h × $3; D2: h1 1 h × $2 + h3 1 h × $3.
+    assert fleet["cost_usd"] == [None] * 5 + [28.0, 5.0]
+    assert fleet["total_usd"] == 33.0
+    # Time-weighted: D1 (50·36000 + 10·36000 + 80·7200 + 0·7200) / 86400 s; D2 (100·3600·2 + 20·3600) / 10800 s.
+    assert fleet["util_pct"] == [None] * 5 + [31.67, 73.33]
+    assert fleet["gpus_busy"][5] == round(27360 / 86400, 2) and fleet["gpus_idle"][5] == round(59040 / 86400, 2)
+    assert fleet["unpriced_hosts"] == 0
+
+
+def test_cost_per_million_tokens_leaves_a_gap_on_a_day_without_tokens(rollups):
+    deployments = {d["name"]: d for d in _build()["deployments"]}
+    chat, embed = deployments["chat"], deployments["embed"]
+    # chat D1: ($20 + $2) / (100·36000 + 50·7200 tokens = 3.96 M); D2: $2 and no tokens.
+    assert chat["usd_per_million"][5:] == [round(22 / 3.96, 4), None]
+    assert chat["cost_usd"] == 24.0 and chat["tokens"] == 3_960_000 and chat["days_without_tokens"] == 1
+    assert chat["usd_per_million_range"] == round(24 / 3.96, 4)
+    # embed D1: $6 and no tokens; D2: $3 / 36,000 tokens.
+    assert embed["usd_per_million"][5:] == [None, round(3 / 0.036, 4)]
+    assert embed["usd_per_million_range"] == 250.0
+    assert list(deployments) == ["chat", "embed"]  # the costliest first
+
+
+def test_the_label_split_adds_up_to_the_fleet_with_an_unlabelled_row(rollups):
+    split = _build()["labels"]
+    rows = {r["value"]: r for r in split["rows"]}
+    assert [r["value"] for r in split["rows"]] == ["search", "ads", "(unlabelled)"]
+    search, ads, rest = rows["search"], rows["ads"], rows["(unlabelled)"]
+    assert (search["hosts"], search["gpus"], search["cost_usd"]) == (1, 2, 22.0)
+    # (50·36000 + 10·36000 + 100·3600·2) / (2·36000 + 2·3600) = 36.36 %; idle = $22 × (1 − 0.3636).
+    assert search["util_pct"] == 36.36 and search["idle_cost_usd"] == 14.0
+    assert (ads["cost_usd"], ads["util_pct"], ads["idle_cost_usd"]) == (2.0, 80.0, 0.4)
+    assert rest["unlabelled"] and (rest["cost_usd"], rest["util_pct"], rest["idle_cost_usd"]) == (9.0, 6.67, 8.4)
+    assert [r["share_pct"] for r in split["rows"]] == [66.67, 6.06, 27.27]
+    assert split["totals"]["cost_usd"] == 33.0 == sum(r["cost_usd"] for r in split["rows"])
+    assert (split["totals"]["hosts"], split["totals"]["gpus"]) == (3, 4)
+
+
+def test_the_label_keys_list_the_most_common_first(rollups):
+    assert trends.label_keys() == ["deployment", "team"]
+
+
+def test_a_day_summed_before_it_settled_is_summed_again(rollups):
+    with time_machine.travel(datetime(2026, 3, 11, 1, 0, tzinfo=UTC), tick=False):
+        assert _build()["fleet"]["cost_usd"][-1] == 5.0
+        h2 = rollups[1]
+        _hours(h2, list(h2.gpus.all()), h2.servers.get(), D2 + 23 * H, 1, 3600, [50], 1.0)  # rolled up late
+    with time_machine.travel(datetime(2026, 3, 11, 3, 0, tzinfo=UTC), tick=False):
+        assert _build()["fleet"]["cost_usd"][-1] == 6.0
+        final = TrendDayDone.objects.get(day=D2.date()).computed_at
+        assert final == timezone.now()
+    with time_machine.travel(datetime(2026, 3, 11, 4, 0, tzinfo=UTC), tick=False):
+        _build()
+        assert TrendDayDone.objects.get(day=D2.date()).computed_at == final  # final: not summed again
+    assert TrendDay.objects.filter(day=D2.date()).count() == 3
+
+
+def test_the_page_shows_the_tables_and_the_chart_data_to_a_viewer(rollups, as_viewer):
+    resp = as_viewer.get("/trends/?days=7&key=team")
+    assert resp.status_code == 200
+    page = resp.content.decode()
+    assert 'id="trends-data"' in page and 'id="label-table"' in page and 'id="token-table"' in page
+    assert resp.context["data"]["fleet"]["total_usd"] == 33.0
+    assert "/trends/labels.csv?key=team&amp;days=7" in page
+    assert as_viewer.get("/trends/").context["query"].key == "deployment"  # the most common key by default
+
+
+def test_anonymous_people_are_sent_to_log_in(client):
+    assert client.get("/trends/").status_code == 302
+    assert client.get("/trends/labels.csv?key=team").status_code == 302
+
+
+def test_hostile_label_values_are_escaped_and_cut_in_the_page(rollups, as_viewer):
+    h1 = rollups[0]
+    h1.labels["team"] = "<script>alert(1)</script>" + "x" * 300
+    h1.save()
+    page = as_viewer.get("/trends/?days=7&key=team").content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert f'title="&lt;script&gt;alert(1)&lt;/script&gt;{"x" * 300}"' in page  # whole in its title
+    assert f"&lt;/script&gt;{'x' * 300}</span>" not in page  # cut in the cell
+
+
+def test_the_csv_has_numbers_totals_and_defends_against_formulas(rollups, as_viewer):
+    h2 = rollups[1]
+    h2.labels["team"] = '=HYPERLINK("http://x")'
+    h2.save()
+    resp = as_viewer.get("/trends/labels.csv?key=team&days=7")
+    assert resp.status_code == 200 and resp["Content-Type"].startswith("text/csv")
+    assert resp["Content-Disposition"] == 'attachment; filename="rightsizer-cost-by-team-2026-03-04-2026-03-10.csv"'
+    rows = list(csv.DictReader(io.StringIO(resp.content.decode())))
+    assert [r["value"] for r in rows] == ["search", '\'=HYPERLINK("http://x")', "(unlabelled)", "(total)"]
+    assert [r["cost_usd"] for r in rows] == ["22.0", "2.0", "9.0", "33.0"]
+    assert rows[0]["util_pct"] == "36.36" and rows[2]["unlabelled"] == "true"
+    assert sum(float(r["cost_usd"]) for r in rows[:-1]) == float(rows[-1]["cost_usd"])
+
+
+@pytest.mark.parametrize("url", ["/trends/?days=abc", "/trends/labels.csv?key=team&days=abc"])
+def test_days_that_are_not_a_number_answer_400_with_what_to_send(as_viewer, url):
+    resp = as_viewer.get(url)
+    assert resp.status_code == 400
+    assert "days must be a whole number of days from 1 to 90" in resp.content.decode()
+
+
+def test_too_many_days_are_clamped_with_a_note(rollups, as_viewer):
+    resp = as_viewer.get("/trends/?days=99999&key=team")
+    assert resp.status_code == 200 and resp.context["query"].days == 90
+    assert "Showing 90 days" in resp.content.decode()
+    assert len(resp.context["data"]["fleet"]["t"]) == 90
+
+
+@pytest.mark.parametrize("url", ["/trends/?key=", "/trends/labels.csv?key="])
+def test_a_label_key_too_long_answers_400(as_viewer, url):
+    resp = as_viewer.get(url + "k" * 101)
+    assert resp.status_code == 400
+    assert "at most 100 characters" in resp.content.decode()
