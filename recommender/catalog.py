@@ -13,8 +13,16 @@ from recommender.models import GpuType, ModelSpec
 MEMORY_TOLERANCE = 0.25
 # Served names carry the model's name among decorations: an org, a path, and suffixes.
 _SUFFIXES = re.compile(
-    r"[-_.](instruct|chat|it|hf|base|awq|gptq|gguf|fp8|int8|int4|w8a8|w4a16|4bit|8bit|bnb|v\d+(\.\d+)?)$"
+    r"[-_.](instruct|chat|it|hf|base|awq|gptq|gguf|fp8|int8|int4|w8a8|w4a16|4bit|8bit|bnb|nf4|dynamic|quantized"
+    r"|v\d+(\.\d+)?)$"
 )
+# The precision a served name declares by its suffix ("-AWQ", "-FP8-dynamic", ".w8a8"), as the planner's
+# quantization keys (recommender.memory): 4-bit first, so "w4a16" is not read as 8-bit.
+_PRECISION_IN_NAME = [
+    ("awq", re.compile(r"(?:^|[-_.])(?:awq|gptq|int4|w4a16|4bit|bnb|nf4)(?=$|[-_.])")),
+    ("fp8", re.compile(r"(?:^|[-_.])fp8(?=$|[-_.])")),
+    ("int8", re.compile(r"(?:^|[-_.])(?:int8|w8a8|8bit)(?=$|[-_.])")),
+]
 _SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z])", re.IGNORECASE)
 _MOE = re.compile(r"(\d+)x(\d+(?:\.\d+)?)b", re.IGNORECASE)
 
@@ -60,7 +68,7 @@ def match_model(served: str, specs: Iterable[ModelSpec]) -> ModelMatch | None:
     for spec in specs:
         keys = [normalize(spec.name), *(a.strip() for a in spec.aliases.split(",") if a.strip())]
         for key in keys:
-            if key and (name == key or name.startswith(key + "-") or key in name):
+            if key and _names(key, name):
                 if best is None or len(key) > best[0]:
                     best = (len(key), spec)
     if best:
@@ -72,6 +80,18 @@ def match_model(served: str, specs: Iterable[ModelSpec]) -> ModelMatch | None:
         return None
     # Without layers and heads the KV size per token is unknown: only weights are counted.
     return ModelMatch(ModelShape(params, 0, 0, 0), served, f"size in the name ({params / 1e9:g}B parameters)")
+
+
+def _names(key: str, name: str) -> bool:
+    """Whether `name` holds `key` between separators: "meta-llama-3.1-8b" holds "llama-3.1-8b", but
+    "qwen2.5-72b" does not hold "qwen2.5-7b", nor "codellama-70b" "llama-70b"."""
+    return re.search(rf"(?:^|[-_.]){re.escape(key)}(?=$|[-_.])", name) is not None
+
+
+def precision_from_name(served: str) -> str | None:
+    """The quantization a served name's suffix declares ("awq", "fp8" or "int8"), or None (16-bit)."""
+    name = served.strip().lower().rsplit("/", 1)[-1]
+    return next((key for key, pattern in _PRECISION_IN_NAME if pattern.search(name)), None)
 
 
 def params_from_name(name: str) -> float | None:

@@ -48,3 +48,50 @@ def test_a_custom_size_counts_weights_only_and_says_so():
 def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="at least 1"):
         plan(LLAMA_70B, "bf16", None, 0, 1, _catalog())
+
+
+LLAMA_8B = ModelShape(params=8.03e9, layers=32, kv_heads=8, head_dim=128, embedding_params=2 * 128_256 * 4096)
+
+
+def test_decode_and_prefill_speed_by_hand_on_h100_and_l4():
+    """Llama-3.1-8B at bf16, one user at 8k context: weights 16.06 GB, KV 128 KiB × 8,192 = 1.074 GB per step.
+    H100: 3,350 GB/s × 0.6 / 17.134 GB = 117.3 tokens/s; prefill 1,024 × 2 × 8.03e9 / (989 TFLOPS × 0.5) = 33.3 ms.
+    L4: 300 GB/s × 0.6 / 17.134 GB = 10.51 tokens/s; prefill / (121 TFLOPS × 0.5) = 272 ms. One GPU each."""
+    result = plan(LLAMA_8B, "bfloat16", None, context_tokens=8192, concurrency=1, catalog=_catalog())
+    by_type = {o.gpu_type: o for o in result.options}
+    h100, l4 = by_type["H100 80GB"], by_type["L4"]
+    assert h100.gpus == 1 and l4.gpus == 1 and h100.layout == "1 GPU"
+    assert h100.speed.decode_tps_per_sequence == pytest.approx(117.31, rel=1e-3)
+    assert h100.speed.ttft_s == pytest.approx(0.033256, rel=1e-3) and h100.speed.bound == "memory bandwidth"
+    assert l4.speed.decode_tps_total == pytest.approx(10.506, rel=1e-3)
+    assert l4.speed.ttft_s == pytest.approx(0.27180, rel=1e-3)
+    assert h100.need_per_gpu_bytes == pytest.approx(17.134e9 * 1.15 + 1.5 * GIB, rel=1e-4)
+    assert "60% of the datasheet memory bandwidth" in result.speed_basis
+
+
+def test_a_large_batch_of_a_weights_only_model_is_compute_bound():
+    """8B at fp16, 1,024 users, no KV counted: bandwidth would allow 2,010 GB/s / 16 GB × 1,024 = 128,640 tokens/s;
+    compute caps it at 989e12 × 0.5 / (2 × 8e9) = 30,906 tokens/s on one H100."""
+    result = plan(ModelShape(8e9, 0, 0, 0), "fp16", None, 4096, 1024, _catalog())
+    h100 = next(o for o in result.options if o.gpu_type == "H100 80GB")
+    assert h100.gpus == 1 and h100.speed.bound == "compute"
+    assert h100.speed.decode_tps_total == pytest.approx(30_906.25, rel=1e-4)
+    fp8 = next(o for o in plan(ModelShape(8e9, 0, 0, 0), "fp16", "fp8", 4096, 1024, _catalog()).options
+               if o.gpu_type == "H100 80GB")  # fmt: skip
+    assert fp8.speed.decode_tps_total == pytest.approx(2 * 30_906.25, rel=1e-4)  # FP8 tensor cores: twice
+
+
+def test_past_eight_gpus_a_plan_spans_nodes_and_past_eight_nodes_it_is_refused():
+    """70B at bf16, 32 users at 8k on L4 (24 GiB): 16 GPUs, two nodes of 8 — one sequence runs at one node's
+    bandwidth: 8 × 180 GB/s / (141.1 GB + 32 × 2.684 GB) = 6.34 tokens/s, 203 over the batch."""
+    result = plan(LLAMA_70B, "bfloat16", None, context_tokens=8192, concurrency=32, catalog=_catalog())
+    l4 = next(o for o in result.options if o.gpu_type == "L4")
+    assert (l4.gpus, l4.nodes, l4.tensor_parallel) == (16, 2, 8)
+    assert l4.layout == "2 nodes × 8: tensor parallel 8, pipeline parallel 2"
+    assert l4.speed.decode_tps_per_sequence == pytest.approx(6.343, rel=1e-3)
+    assert l4.speed.decode_tps_total == pytest.approx(202.97, rel=1e-3)
+    h100 = next(o for o in result.options if o.gpu_type == "H100 80GB")
+    assert h100.nodes == 1 and h100.layout == "1 node, tensor parallel 4"
+    huge = plan(LLAMA_70B, "bfloat16", None, context_tokens=131_072, concurrency=64, catalog=_catalog())
+    assert "L4: needs more than 8 nodes of 8 GPUs" in huge.unfit
+    assert all(o.gpus in (1, 2, 4, 8) or o.gpus % 8 == 0 for o in huge.options)
