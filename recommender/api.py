@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.db.models import Case, IntegerField, Q, Value, When
-from ninja import Field, Router, Schema
+from ninja import Field, Path, Router, Schema
+from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from accounts.readauth import READ_AUTH
+from recommender import realized
 from recommender.models import Recommendation
 from recommender.models.recommendation import KINDS
 from telemetry.models import Host
@@ -82,6 +84,40 @@ class RecommendationOut(Schema):
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None
+    acknowledged_at: datetime | None = Field(None, description="when it was first acknowledged (acted on)")
+
+
+class UsageOut(Schema):
+    """One side of the comparison, as rates over its own length (recommender.realized)."""
+
+    start: datetime
+    end: datetime
+    hours: float = Field(description="whole hours in the window")
+    usd_month: float | None = Field(description="what its hosts cost while they reported, per month-equivalent")
+    kwh_month: float | None = Field(description="GPU energy (power × time covered), per month-equivalent")
+    gpus_busy: float | None = Field(description="Σ GPU utilization / 100: 1.0 is one GPU busy all the time")
+    gen_tps: float | None = Field(description="generated tokens per second, all its servers")
+    host_hours: float = Field(description="hours its hosts reported, together")
+
+
+class RealizedOut(Schema):
+    acknowledged_at: datetime
+    hosts: int = Field(description="hosts compared: its host, or its deployment's")
+    too_early: bool = Field(description="under a day of data since: no realized figure yet")
+    after_hours: int
+    promised_usd_month: float
+    realized_usd_month: float | None = Field(description="before − after, per month; positive is a saving")
+    realized_kwh_month: float | None
+    before: UsageOut = Field(description="the 7 days before the acknowledgement's hour")
+    after: UsageOut = Field(description="the hours since, up to 7 days")
+
+
+class RecommendationDetailOut(RecommendationOut):
+    realized: RealizedOut | None = Field(None, description="before and after its acknowledgement; null before one")
+
+
+class NotFoundOut(Schema):
+    detail: str
 
 
 def _out(r: Recommendation) -> dict:
@@ -93,7 +129,7 @@ def _out(r: Recommendation) -> dict:
                    "kg_co2_month": r.saving_kg_co2_month, "basis": r.saving_basis},
         "current": r.current, "proposed": r.proposed, "alternatives": r.alternatives or [], "plan_step": r.plan_step,
         "confidence": r.confidence, "status_reason": r.status_reason, "first_seen": r.first_seen,
-        "last_seen": r.last_seen, "resolved_at": r.resolved_at,
+        "last_seen": r.last_seen, "resolved_at": r.resolved_at, "acknowledged_at": r.acknowledged_at,
     }  # fmt: skip
 
 
@@ -115,6 +151,18 @@ def recommendations(request, status: Status | None = None, kind: Kind | None = N
         deployments = list(hosts.values_list("deployment", flat=True))
         qs = qs.filter(Q(host__in=hosts) | Q(target_type="deployment", deployment__in=deployments))
     return [_out(r) for r in by_impact(qs)]
+
+
+@router.get("/recommendations/{rec_id}", response={200: RecommendationDetailOut, 404: NotFoundOut},
+            summary="One recommendation, with what acting on it realized")  # fmt: skip
+def recommendation(request, rec_id: int = Path(..., ge=1, le=2**63 - 1)):  # a BigAutoField's range
+    """Its fields as in the list, and `realized`: cost, energy and GPU load of its hosts before and after it
+    was acknowledged, from the hourly rollups (recommender.realized)."""
+    rec = Recommendation.objects.select_related("host").filter(pk=rec_id).first()
+    if rec is None:
+        raise HttpError(404, f"No recommendation with id {rec_id}: list them at /api/v1/recommendations.")
+    comparison = realized.compare(rec)
+    return {**_out(rec), "realized": comparison.as_dict() if comparison else None}
 
 
 def by_impact(qs):

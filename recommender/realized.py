@@ -140,8 +140,10 @@ class Comparison:
         for name, label, unit in ROWS:
             before, after = getattr(self.before, name), getattr(self.after, name)
             change = None if self.too_early or before is None or after is None else after - before
+            sign = "" if not change else ("+" if change > 0 else "−")
+            magnitude = None if change is None else abs(change)
             out.append({"name": name, "label": label, "unit": unit, "before": before, "after": after,
-                        "change": change})  # fmt: skip
+                        "change": change, "sign": sign, "magnitude": magnitude})  # fmt: skip
         return out
 
     def as_dict(self) -> dict:

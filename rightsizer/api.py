@@ -38,7 +38,7 @@ class RightsizerApi(NinjaAPI):
 
 
 # What the read API answers besides 200, in ninja's shape: {"detail": sentence} or {"detail": [errors]}.
-READ_PATHS = ("/hosts", "/recommendations")
+READ_PATHS = ("/hosts", "/recommendations", "/recommendations/{rec_id}")
 READ_ERROR_SCHEMAS = {
     "ReadError": {
         "type": "object",

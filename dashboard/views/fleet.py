@@ -13,6 +13,7 @@ from django.utils import timezone
 from dashboard import fleet, plan, series, simulated, timerange
 from dashboard.access import is_admin, json_viewer_required, viewer_required
 from dashboard.views import alerts
+from recommender import realized
 from recommender.savings import HOURS_PER_MONTH
 from telemetry.models import AgentToken, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
@@ -38,6 +39,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "columns": _columns(_without(request.GET, "sort", "page"), sort),
         "querystring": _without(request.GET, "page"),
     }  # fmt: skip
+    context["realized"] = realized.fleet_realized() if rows else None  # beside the potential saving
     return render(request, "dashboard/fleet.html", context)
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from dashboard import evidence, simulated
 from dashboard.access import admin_required, json_viewer_required, viewer_required
 from dashboard.plan import capped_total
+from recommender import realized
 from recommender.api import by_impact
 from recommender.lifecycle import set_status
 from recommender.models import Recommendation
@@ -109,6 +110,7 @@ def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows = [{**row, "reported": evidence.reported(row)} for row in rec.evidence or []]
     context = {"rec": rec, "basis_lines": rec.saving_basis.split("; "), "evidence": rows,
                "simulated": simulated.mark_recs([rec])[0].simulated}  # fmt: skip
+    context["realized"] = realized.compare(rec)  # before and after its acknowledgement; None if never acknowledged
     return render(request, "dashboard/recommendation.html", context)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from recommender.models import GpuType
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
@@ -68,3 +68,27 @@ def report(h: Host, start: datetime, end: datetime, util_pct: float = 25.0, powe
     if gen_tps is not None:
         for s in h.servers.all():
             report_server(s, start, end, gen_tps)
+
+
+def nov(d: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(2026, 11, d, hour, minute, tzinfo=UTC)
+
+
+def day(d: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A day of December 2026 (UTC)."""
+    return datetime(2026, 12, d, hour, minute, tzinfo=UTC)
+
+
+def chat_deployment() -> tuple[Host, Host]:
+    """Deployment "chat": two hosts of 2 H100s ($2/GPU-h) with a server each. Until Nov 26 10:00 both
+    report every hour (GPUs at 25%, 300 W; 100 tokens/s each); from 11:00 chat-2 is gone and chat-1's
+    GPUs run at 50%, 400 W, 200 tokens/s, until Dec 3 12:00. The hour 10:00–11:00 holds absurd power and
+    utilization: an acknowledgement at 10:20 must count it on neither side."""
+    price_h100()
+    h1, h2 = host("chat-1", "chat"), host("chat-2", "chat")
+    for h in (h1, h2):
+        gpu(h, 0), gpu(h, 1), server(h)
+        report(h, nov(19, 10), nov(26, 10), util_pct=25.0, power_w=300.0, gen_tps=100.0)
+        report(h, nov(26, 10), nov(26, 11), util_pct=100.0, power_w=99_000.0, gen_tps=100.0)
+    report(h1, nov(26, 11), day(3, 12), util_pct=50.0, power_w=400.0, gen_tps=200.0)
+    return h1, h2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from recommender.models import Recommendation
 from telemetry.models import ApiToken, Host
 from tests.batches import batch, gpu_info, post
+from tests.recommender import history
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +127,25 @@ def test_the_schema_lists_the_read_api(client):
     assert {"/api/v1/hosts", "/api/v1/recommendations"} <= set(schema["paths"])
     params = {p["name"] for p in schema["paths"]["/api/v1/recommendations"]["get"]["parameters"]}
     assert {"status", "kind", "deployment", "host", "limit", "offset"} <= params
+
+
+def test_one_recommendation_says_what_acting_on_it_realized(client, viewer):
+    h1, _ = history.chat_deployment()  # 4 H100s until the acknowledgement, 2 after (tests/recommender/history)
+    rec = Recommendation.objects.create(kind="scale_down", status="acknowledged", target_type="deployment",
+                                        target_key="deployment:chat", target_label="chat", deployment="chat",
+                                        title="Scale chat down", reason="r", confidence=0.8, saving_usd_month=2920.0,
+                                        acknowledged_at=history.nov(26, 10, 20))  # fmt: skip
+    client.force_login(viewer)
+    with time_machine.travel(history.day(3, 12, 30), tick=False):
+        body = client.get(f"/api/v1/recommendations/{rec.pk}").json()
+        listed = client.get("/api/v1/recommendations").json()["items"][0]
+    assert body["acknowledged_at"] == listed["acknowledged_at"] == "2026-11-26T10:20:00Z"
+    got = body["realized"]
+    assert (got["hosts"], got["too_early"], got["after_hours"]) == (2, False, 168)
+    assert got["before"]["usd_month"] == 5840.0 and got["after"]["usd_month"] == 2920.0
+    assert got["realized_usd_month"] == 2920.0 and got["promised_usd_month"] == 2920.0
+    open_one = Recommendation.objects.create(kind="idle", target_type="host", target_key="host:x", host=h1,
+                                             target_label="chat-1", title="t", reason="r", confidence=0.5)  # fmt: skip
+    assert client.get(f"/api/v1/recommendations/{open_one.pk}").json()["realized"] is None
+    missing = client.get("/api/v1/recommendations/999999")
+    assert missing.status_code == 404 and "/api/v1/recommendations" in missing.json()["detail"]

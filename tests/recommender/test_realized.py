@@ -15,18 +15,11 @@ from django.apps import apps
 from recommender import realized
 from recommender.models import HostPrice, Recommendation
 from telemetry.models import RollupCursor
-from tests.recommender.history import gpu, host, price_h100, report, report_gpu, report_host, server
+from tests.recommender import history
+from tests.recommender.history import day, gpu, host, nov, price_h100, report, report_gpu, report_host
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 12, 3, 12, 30, tzinfo=UTC)
-
-
-def day(d: int, hour: int = 0, minute: int = 0, month: int = 12) -> datetime:
-    return datetime(2026, month, d, hour, minute, tzinfo=UTC)
-
-
-def nov(d: int, hour: int = 0, minute: int = 0) -> datetime:
-    return day(d, hour, minute, month=11)
 
 
 def rec(kind: str, status: str, acknowledged_at: datetime | None, on=None, deployment: str = "", usd=0.0):
@@ -41,17 +34,7 @@ def rec(kind: str, status: str, acknowledged_at: datetime | None, on=None, deplo
 
 @pytest.fixture
 def chat():
-    """Two hosts of 2 H100s each with a server; acknowledged on Nov 26 at 10:20, one host then stopped and
-    the other's GPUs got busier. The acknowledgement's hour (10:00–11:00) holds absurd power: it must count
-    on neither side."""
-    price_h100()
-    h1, h2 = host("chat-1", "chat"), host("chat-2", "chat")
-    for h in (h1, h2):
-        gpu(h, 0), gpu(h, 1), server(h)
-        report(h, nov(19, 10), nov(26, 10), util_pct=25.0, power_w=300.0, gen_tps=100.0)
-        report(h, nov(26, 10), nov(26, 11), util_pct=100.0, power_w=99_000.0, gen_tps=100.0)
-    report(h1, nov(26, 11), day(3, 12), util_pct=50.0, power_w=400.0, gen_tps=200.0)
-    return h1, h2
+    return history.chat_deployment()
 
 
 def test_before_and_after_a_deployment_recommendation(chat):
