@@ -95,3 +95,15 @@ def parse(params, now: datetime | None = None, finest: int | None = None) -> Tim
         raise BadRange(f"unknown range {name!r}: use {', '.join(PRESETS)} or 'from' and 'to'")
     lo = now - PRESETS[name]
     return TimeRange(lo, now, tier_for(lo, now, now, finest), name)
+
+
+def problem(params, now: datetime | None = None) -> str | None:
+    """What is wrong with the range a page's URL asks for, or None (no range asked for counts as fine):
+    the page shows this and its default range rather than charts that fail to load."""
+    if not any(params.get(k) for k in ("range", "from", "to")):
+        return None
+    try:
+        parse(params, now)
+    except BadRange as exc:
+        return str(exc)
+    return None

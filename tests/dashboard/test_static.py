@@ -1,4 +1,4 @@
-"""Chart.js ships with the project (and its licence) and survives the hashed static storage."""
+"""Chart.js and its zoom plugin ship with the project (and their licences) and survive the hashed static storage."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def test_collectstatic_with_hashed_names_includes_chartjs_and_its_licence(tmp_pa
     assert any(re.fullmatch(r"chart\.umd\.min\.[0-9a-f]{12}\.js", n) for n in vendored)
     assert "LICENSE.md" in vendored
     assert "MIT" in (tmp_path / "dashboard/vendor/chartjs/LICENSE.md").read_text()
+    zoom = {p.name for p in (tmp_path / "dashboard/vendor/chartjs-plugin-zoom").iterdir()}
+    assert any(re.fullmatch(r"chartjs-plugin-zoom\.min\.[0-9a-f]{12}\.js", n) for n in zoom), zoom
+    assert "MIT" in (tmp_path / "dashboard/vendor/chartjs-plugin-zoom/LICENSE.md").read_text()
 
 
 def test_pages_load_scripts_and_styles_from_this_server_only(client, admin, fleet):
@@ -31,5 +34,6 @@ def test_pages_load_scripts_and_styles_from_this_server_only(client, admin, flee
     page = client.get(f"/hosts/{host.pk}/").content.decode()
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert "/static/dashboard/vendor/chartjs/chart.umd.min.js" in sources
+    assert "/static/dashboard/vendor/chartjs-plugin-zoom/chartjs-plugin-zoom.min.js" in sources
     assert all(s.startswith("/static/") or s.startswith("data:") for s in sources), sources
     assert client.get("/static/dashboard/vendor/chartjs/chart.umd.min.js").status_code == 200

@@ -1,5 +1,7 @@
-// Chart.js charts for the host, deployment and recommendation pages.
-// Times come as epoch milliseconds and are drawn in the viewer's zone; every axis says its unit.
+// Chart.js charts for the host, GPU, deployment and recommendation pages.
+// Times come as epoch milliseconds and are drawn in the viewer's zone. Every value, on an axis or in a
+// tooltip, is written in its unit (units.md's keys); the charts of a page share one crosshair, and
+// dragging across any of them asks the page's range picker for that span.
 (function () {
   "use strict";
   const css = getComputedStyle(document.documentElement);
@@ -10,58 +12,289 @@
   Chart.defaults.maintainAspectRatio = false;
   const PALETTE = ["#3b82f6", "#f97316", "#10b981", "#a855f7", "#ef4444", "#eab308", "#06b6d4", "#ec4899"];
   const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const GIB = 1024 ** 3;
+  const KIB = 1024, MIB = 1024 ** 2, GIB = 1024 ** 3, TIB = 1024 ** 4;
+  const MINUTE = 60000, HOUR = 3600000, DAY = 86400000;
 
+  // ---- units -------------------------------------------------------------------------------------
+  // Each unit lists its display scales, smallest first: [factor (base units per display unit), suffix].
+  // A chart picks one scale from its largest value, so its ticks and its tooltips read alike.
   const UNITS = {
-    pct: { title: "%", tick: (v) => v + "%" },
-    bytes: { title: "GiB", tick: (v) => (v / GIB).toFixed(v >= 10 * GIB ? 0 : 1) },
-    bps: { title: "MB/s", tick: (v) => (v / 1e6).toFixed(v >= 1e7 ? 0 : 1) },
-    w: { title: "W", tick: (v) => Math.round(v) },
-    req: { title: "requests", tick: (v) => v },
-    tps: { title: "tokens/s", tick: (v) => Math.round(v) },
-    gpus: { title: "GPUs busy", tick: (v) => v },
+    pct: { scales: [[1, "%"]], max: 100 },
+    bytes: { scales: [[1, " B"], [KIB, " KiB"], [MIB, " MiB"], [GIB, " GiB"], [TIB, " TiB"]] },
+    bps: { scales: [[1, " B/s"], [1e3, " kB/s"], [1e6, " MB/s"], [1e9, " GB/s"]] },
+    w: { scales: [[1, " W"], [1e3, " kW"]] },
+    celsius: { scales: [[1, " °C"]] },
+    mhz: { scales: [[1, " MHz"]] },
+    joules: { scales: [[3600, " Wh"], [3.6e6, " kWh"], [3.6e9, " MWh"]] },
+    per_s: { scales: [[1, "/s"], [1e3, "k/s"]] },
+    tps: { scales: [[1, " tok/s"], [1e3, "k tok/s"]] },
+    ms: { scales: [[1, " ms"], [1000, " s"]] },
+    count: { scales: [[1, ""]], integer: true },
+    ratio: { scales: [[1, ""]] },
+    gpus: { scales: [[1, ""]], title: "GPUs busy" },
+    usd: { scales: [[1, ""], [1e3, "k"], [1e6, "M"]], prefix: "$" },
   };
+  const ALIASES = { req: "count", requests: "count" }; // the keys pages used before units.md
 
-  function timeFormat(spanMs) {
-    const day = 86400000;
-    return new Intl.DateTimeFormat(undefined, spanMs > 2 * day
-      ? { month: "short", day: "numeric", hour: "2-digit" }
-      : { hour: "2-digit", minute: "2-digit" });
+  function unitOf(key) {
+    const k = ALIASES[key] || key;
+    return UNITS[k] || { scales: [[1, ""]], title: key || "" };
   }
 
+  // The scale a chart of values up to `max` shows: the largest whose factor is not above it.
+  function scaleFor(key, max) {
+    const unit = unitOf(key);
+    const m = Math.abs(Number(max)) || 0;
+    let pick = unit.scales[0];
+    for (const s of unit.scales) if (m >= s[0]) pick = s;
+    return { key, factor: pick[0], suffix: pick[1], prefix: unit.prefix || "", integer: !!unit.integer };
+  }
+
+  const numberFormats = new Map();
+  function number(v, maxDigits, minDigits) {
+    const id = maxDigits + "/" + (minDigits || 0);
+    if (!numberFormats.has(id)) {
+      numberFormats.set(id, new Intl.NumberFormat("en-US",
+        { maximumFractionDigits: maxDigits, minimumFractionDigits: minDigits || 0 }));
+    }
+    return numberFormats.get(id).format(v);
+  }
+
+  function write(scale, text) {
+    return (text.startsWith("-") ? "-" + scale.prefix + text.slice(1) : scale.prefix + text) + scale.suffix;
+  }
+
+  // A value in a scale with about three significant digits: 47.95 GiB, 512.3 MiB, 1,234 W, 0.042.
+  function formatIn(scale, value) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "—";
+    const v = value / scale.factor;
+    const a = Math.abs(v);
+    let digits;
+    if (scale.integer && Number.isInteger(v)) digits = 0;
+    else if (scale.integer) digits = 1; // a mean of a count (2.4 running over five minutes)
+    else if (a >= 1000) digits = 0;
+    else if (a >= 100) digits = 1;
+    else if (a >= 1 || a === 0) digits = 2;
+    else digits = Math.min(6, 2 - Math.floor(Math.log10(a)));
+    return write(scale, number(v, digits));
+  }
+
+  // format("bytes", 51490877160.6) → "47.95 GiB": the scale follows the value itself.
+  function format(key, value, scale) {
+    return formatIn(scale || scaleFor(key, value), value);
+  }
+
+  // A tick label: as many decimals as the step between ticks needs, so no two labels read alike.
+  function tickLabel(scale, value, ticks) {
+    const step = ticks && ticks.length > 1 ? Math.abs(ticks[1].value - ticks[0].value) / scale.factor : 0;
+    const digits = step > 0 ? Math.max(0, Math.min(6, Math.ceil(-Math.log10(step) - 1e-9))) : 2;
+    return write(scale, number(value / scale.factor, digits));
+  }
+
+  // ---- time axis ---------------------------------------------------------------------------------
+  const TIME_STEPS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR,
+    3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY];
+  const offsetMs = (t) => new Date(t).getTimezoneOffset() * MINUTE; // UTC − local
+
+  // Ticks on round local times (every 3 h on the hour, every day at midnight), at most `limit` of them.
+  function timeTicks(min, max, limit) {
+    const span = max - min;
+    const step = TIME_STEPS.find((s) => span / s <= limit) || Math.ceil(span / limit / DAY) * DAY;
+    const ticks = [];
+    let local = Math.ceil((min - offsetMs(min)) / step) * step;
+    for (let i = 0; i < 100; i++, local += step) {
+      const t = local + offsetMs(local);
+      if (t > max) break;
+      if (t >= min) ticks.push({ value: t });
+    }
+    return { ticks, step };
+  }
+
+  function timeFormat(step, span) {
+    if (step >= DAY) return new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+    return new Intl.DateTimeFormat(undefined, span > 2 * DAY
+      ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
+      : { hour: "2-digit", minute: "2-digit" });
+  }
+  const whenFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+  // ---- the page's group: one crosshair, one range ------------------------------------------------
+  const group = { charts: new Set(), x: null, source: null, onRange: null, frame: 0 };
+
+  // The point of each visible line nearest to time x; none where the line has a gap there.
+  function itemsAt(chart, x) {
+    const items = [];
+    chart.data.datasets.forEach((ds, i) => {
+      const data = ds.data;
+      if (!data.length || !chart.isDatasetVisible(i)) return;
+      let lo = 0, hi = data.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (data[mid].x < x) lo = mid + 1; else hi = mid;
+      }
+      if (lo > 0 && Math.abs(data[lo - 1].x - x) < Math.abs(data[lo].x - x)) lo -= 1;
+      const element = chart.getDatasetMeta(i).data[lo];
+      if (data[lo].y === null || data[lo].y === undefined || !element || element.skip) return;
+      items.push({ element, datasetIndex: i, index: lo });
+    });
+    return items;
+  }
+
+  Chart.Interaction.modes.rsTime = function (chart, event) {
+    const area = chart.chartArea;
+    if (!area || event.x < area.left || event.x > area.right) return [];
+    return itemsAt(chart, chart.scales.x.getValueForPixel(event.x));
+  };
+
+  // Tooltips sit at the crosshair, not at the average of the points (a flat line's end is far away).
+  Chart.Tooltip.positioners.rsCrosshair = function (items, eventPosition) {
+    if (!items.length) return false;
+    const chart = this.chart;
+    const x = group.x !== null ? chart.scales.x.getPixelForValue(group.x) : eventPosition.x;
+    const y = items.reduce((sum, it) => sum + it.element.y, 0) / items.length;
+    return { x, y };
+  };
+
+  // Every other chart shows the same time: its points and its tooltip at x, or nothing when x is null.
+  function syncOthers() {
+    group.frame = 0;
+    group.charts.forEach((chart) => {
+      if (chart === group.source) return;
+      const items = group.x === null ? [] : itemsAt(chart, group.x);
+      const px = group.x === null ? 0 : chart.scales.x.getPixelForValue(group.x);
+      chart.setActiveElements(items);
+      chart.tooltip.setActiveElements(items, { x: px, y: (chart.chartArea.top + chart.chartArea.bottom) / 2 });
+      chart.draw();
+    });
+  }
+
+  function setCrosshair(x, source) {
+    if (x === group.x && source === group.source) return false;
+    group.x = x;
+    group.source = source;
+    if (!group.frame) group.frame = requestAnimationFrame(syncOthers);
+    return true;
+  }
+
+  const crosshairPlugin = {
+    id: "rsCrosshair",
+    afterInit(chart) { group.charts.add(chart); },
+    afterDestroy(chart) {
+      group.charts.delete(chart);
+      if (group.source === chart) { group.source = null; group.x = null; }
+    },
+    afterEvent(chart, args) {
+      const e = args.event;
+      if (e.type === "mouseout") {
+        if (group.source === chart && setCrosshair(null, null)) args.changed = true;
+      } else if (e.type === "mousemove" || e.type === "touchmove" || e.type === "touchstart") {
+        const x = args.inChartArea ? chart.scales.x.getValueForPixel(e.x) : null;
+        if (setCrosshair(x, x === null ? null : chart)) args.changed = true;
+      }
+    },
+    afterDatasetsDraw(chart) {
+      const sx = chart.scales.x;
+      if (group.x === null || group.x < sx.min || group.x > sx.max) return;
+      const px = Math.round(sx.getPixelForValue(group.x)) + 0.5;
+      const { ctx, chartArea } = chart;
+      ctx.save();
+      ctx.strokeStyle = cssVar("--muted") || "#888";
+      ctx.lineWidth = 1;
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(px, chartArea.top);
+      ctx.lineTo(px, chartArea.bottom);
+      ctx.stroke();
+      ctx.restore();
+    },
+  };
+
+  // The range picker tells the charts what a drag across them should do: fn(fromMs, toMs).
+  function onRangeSelect(fn) { group.onRange = fn; }
+
+  function zoomOptions() {
+    return {
+      zoom: {
+        mode: "x",
+        drag: { enabled: !!group.onRange, threshold: 8, backgroundColor: "rgba(59,130,246,0.15)",
+          borderColor: "#3b82f6", borderWidth: 1 },
+        onZoomComplete: ({ chart }) => {
+          if (group.onRange) group.onRange(chart.scales.x.min, chart.scales.x.max);
+        },
+      },
+    };
+  }
+
+  // ---- charts ------------------------------------------------------------------------------------
   function points(t, values) {
     const out = [];
     for (let i = 0; i < t.length; i++) out.push({ x: t[i], y: values[i] === undefined ? null : values[i] });
     return out;
   }
 
+  function dataMax(datasets) {
+    let m = 0;
+    datasets.forEach((ds) => ds.data.forEach((p) => { if (p.y !== null && Math.abs(p.y) > m) m = Math.abs(p.y); }));
+    return m;
+  }
+
+  function yAxis(unitKey, scale, max, opts) {
+    const unit = unitOf(unitKey);
+    const top = opts.yMax !== undefined ? opts.yMax : unit.max;
+    const title = opts.yTitle || unit.title;
+    const y = { beginAtZero: true,
+      ticks: { maxTicksLimit: 6, callback: (v, i, ticks) => tickLabel(scale, v, ticks) } };
+    // Chart.js picks steps of 1/2/5 × 10^k × stepSize: a stepSize of a power of ten in the display
+    // unit gives 10 GiB steps, not 0/47/93 GiB. Counts step by whole numbers only (no "1 1 1 0 0 0").
+    const shown = max / scale.factor;
+    if (scale.factor !== 1 && shown > 0) {
+      y.ticks.stepSize = scale.factor * Math.pow(10, Math.floor(Math.log10(shown)) - 2);
+    }
+    if (unit.integer) y.ticks.precision = 0;
+    if (top !== undefined) y.max = top;
+    if (title) y.title = { display: true, text: title };
+    return y;
+  }
+
   // lines: [{label, t, values, color, dashed, flat}]; a `flat` value is drawn as a constant line.
-  function lineChart(canvas, range, unitName, lines, opts) {
-    const unit = UNITS[unitName] || { title: unitName || "value", tick: (v) => v };
-    const fmt = timeFormat(range.to - range.from);
+  // opts: {yMax, yTitle}. The chart joins the page's crosshair and, under a range picker, drag-to-zoom.
+  function lineChart(canvas, range, unitKey, lines, opts) {
+    opts = opts || {};
     const datasets = lines.map((line, i) => {
       const color = line.color || PALETTE[i % PALETTE.length];
       const data = line.flat !== undefined && line.flat !== null
         ? [{ x: range.from, y: line.flat }, { x: range.to, y: line.flat }]
         : points(line.t, line.values);
       return { label: line.label, data, borderColor: color, backgroundColor: color, borderWidth: 1.5,
-        borderDash: line.dashed ? [6, 4] : [], pointRadius: data.length < 3 ? 2 : 0, spanGaps: false, tension: 0 };
+        borderDash: line.dashed ? [6, 4] : [], pointRadius: data.length < 3 ? 2 : 0, pointHoverRadius: 3,
+        spanGaps: false, tension: 0 };
     });
-    const y = { beginAtZero: true, title: { display: true, text: unit.title }, ticks: { callback: unit.tick } };
-    if (opts && opts.yMax !== undefined) y.max = opts.yMax;
+    const max = dataMax(datasets);
+    const scale = scaleFor(unitKey, max);
+    let labelFormat = timeFormat(HOUR, range.to - range.from);
     return new Chart(canvas, {
       type: "line",
       data: { datasets },
+      plugins: [crosshairPlugin],
       options: {
-        parsing: false, normalized: true, interaction: { mode: "nearest", axis: "x", intersect: false },
+        parsing: false, normalized: true, interaction: { mode: "rsTime", intersect: false },
         scales: {
           x: { type: "linear", min: range.from, max: range.to, title: { display: true, text: "time (" + ZONE + ")" },
-            ticks: { maxTicksLimit: 7, callback: (v) => fmt.format(v) } },
-          y,
+            afterBuildTicks: (axis) => {
+              const { ticks, step } = timeTicks(axis.min, axis.max, axis.width < 400 ? 4 : 7);
+              axis.ticks = ticks;
+              labelFormat = timeFormat(step, axis.max - axis.min);
+            },
+            ticks: { autoSkip: false, maxRotation: 0, callback: (v) => labelFormat.format(v) } },
+          y: yAxis(unitKey, scale, max, opts),
         },
         plugins: {
           legend: { display: lines.length > 1, labels: { boxWidth: 12 } },
-          tooltip: { callbacks: { title: (items) => items.length ? new Date(items[0].parsed.x).toLocaleString() : "" } },
+          tooltip: { position: "rsCrosshair", callbacks: {
+            title: (items) => (items.length ? whenFormat.format(items[0].parsed.x) : ""),
+            label: (item) => (item.dataset.label ? item.dataset.label + ": " : "") + formatIn(scale, item.parsed.y),
+          } },
+          zoom: zoomOptions(),
         },
       },
     });
@@ -103,12 +336,58 @@
     return !cols.t.length || keys.every((k) => cols[k].every((v) => v === null));
   }
 
+  // The JSON at url; a failure throws an Error with the server's `detail` and the HTTP `status`.
   async function fetchJson(url) {
     const resp = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     const body = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(body.detail || ("HTTP " + resp.status));
+    if (!resp.ok) throw Object.assign(new Error(body.detail || ("HTTP " + resp.status)), { status: resp.status });
     return body;
   }
 
-  window.RightsizerCharts = { lineChart, barChart, panel, noData, fetchJson, PALETTE, UNITS, GIB };
+  // ---- the range in the URL ----------------------------------------------------------------------
+  function defaultRange() {
+    const root = document.querySelector("[data-chart-root]");
+    return (root && root.dataset.initial) || "24h";
+  }
+
+  // The page's range as a query string, from the page URL: "range=7d" or "from=<s>&to=<s>".
+  function currentQuery() {
+    const params = new URLSearchParams(window.location.search);
+    const out = new URLSearchParams();
+    if (params.get("from") || params.get("to")) {
+      out.set("from", params.get("from") || "");
+      out.set("to", params.get("to") || "");
+    } else {
+      out.set("range", params.get("range") || defaultRange());
+    }
+    return out.toString();
+  }
+
+  // Write a range query into the page URL, keeping its other parameters; push adds a history entry.
+  function setQuery(query, push) {
+    const params = new URLSearchParams(window.location.search);
+    ["range", "from", "to"].forEach((k) => params.delete(k));
+    new URLSearchParams(query).forEach((v, k) => params.set(k, v));
+    const search = params.toString();
+    const url = window.location.pathname + (search ? "?" + search : "") + window.location.hash;
+    if (url !== window.location.pathname + window.location.search + window.location.hash) {
+      window.history[push ? "pushState" : "replaceState"](null, "", url);
+    }
+  }
+
+  // For tests and page scripts: the crosshair's time and each chart's tooltip lines.
+  function crosshair() {
+    return {
+      x: group.x,
+      charts: [...group.charts].map((c) => ({
+        active: c.tooltip.getActiveElements().length,
+        lines: c.tooltip.opacity ? (c.tooltip.body || []).flatMap((b) => b.lines) : [],
+      })),
+    };
+  }
+
+  window.RightsizerCharts = {
+    lineChart, barChart, panel, noData, fetchJson, format, scaleFor, currentQuery, setQuery, onRangeSelect,
+    crosshair, charts: () => [...group.charts], PALETTE, UNITS, GIB, whenFormat,
+  };
 })();

@@ -1,0 +1,150 @@
+"""The charts in Chromium: values in their unit, nice ticks, the range in the URL, drag-to-zoom, one crosshair.
+
+One fleet, one test: a deployment page opened from a shared URL, reloaded, hovered, dragged and
+zoomed out, then a refused URL range; the formatting is checked by calling the page's own
+RightsizerCharts, the same code the charts use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import login
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog")]
+
+DEPLOYMENT = "/deployments/oversized/"
+GIB = 1024**3
+
+FORMATS = {
+    ("bytes", 51490877160.6): "47.95 GiB",
+    ("bytes", 512 * 1024**2): "512 MiB",
+    ("bps", 2191046.66): "2.19 MB/s",
+    ("w", 312.4): "312.4 W",
+    ("celsius", 64): "64 °C",
+    ("mhz", 1980): "1,980 MHz",
+    ("joules", 3.6e6 * 12.5): "12.5 kWh",
+    ("per_s", 3.25): "3.25/s",
+    ("tps", 1234.5): "1.23k tok/s",
+    ("ms", 250): "250 ms",
+    ("ms", 4200): "4.2 s",
+    ("count", 3): "3",
+    ("pct", 47.25): "47.25%",
+    ("usd", 1520): "$1.52k",
+}
+
+# A chart drawn off to the side with the page's own lineChart, its y tick labels and steps returned.
+TICKS_JS = """([unit, values]) => {
+  const C = window.RightsizerCharts;
+  const box = document.createElement('div');
+  document.body.appendChild(box);
+  const t = values.map((_, i) => 1e12 + i * 60000);
+  const chart = C.lineChart(C.panel(box, 'probe'), {from: t[0], to: t[t.length - 1]}, unit,
+                            [{label: 'probe', t, values}]);
+  const out = {labels: chart.scales.y.ticks.map((k) => k.label), values: chart.scales.y.ticks.map((k) => k.value)};
+  chart.destroy();
+  box.remove();
+  return out;
+}"""
+
+
+def _query(page) -> dict[str, list[str]]:
+    return parse_qs(urlparse(page.url).query)
+
+
+def _area(page, index: int) -> dict:
+    """Chart `index`'s plotting area in page coordinates."""
+    return page.evaluate(
+        """(i) => { const c = RightsizerCharts.charts()[i]; const r = c.canvas.getBoundingClientRect();
+        const a = c.chartArea; return {left: r.left + a.left, right: r.left + a.right,
+        top: r.top + a.top, bottom: r.top + a.bottom}; }""",
+        index,
+    )
+
+
+def _nice(step: float) -> bool:
+    """1, 2 or 5 × 10^k."""
+    mantissa = step / 10 ** math.floor(math.log10(step) + 1e-9)
+    return any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5))
+
+
+def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(page, browser_fleet, viewer):
+    login(page, "viewer", "viewer-pass-123", DEPLOYMENT + "?range=24h")
+    status = page.locator("[data-range-status]")
+    expect(status).to_contain_text("the last 24h from 5m rollups")
+    expect(page.get_by_role("button", name="24 h")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#deployment-charts canvas")).to_have_count(2)
+
+    # Units: the page's formatter, and the tick labels of a bytes axis and of a count axis.
+    for (unit, value), text in FORMATS.items():
+        assert page.evaluate("([u, v]) => RightsizerCharts.format(u, v)", [unit, value]) == text, (unit, value)
+    ticks = page.evaluate(TICKS_JS, ["bytes", [0, 20e9, 51490877160.6, 40e9]])
+    steps = {round((b - a) / GIB, 6) for a, b in itertools.pairwise(ticks["values"])}
+    assert len(steps) == 1 and _nice(steps.pop()), ticks
+    assert all(re.fullmatch(r"\d+ GiB", label) for label in ticks["labels"]), ticks
+    counts = page.evaluate(TICKS_JS, ["count", [0, 1, 1, 0, 0, 1]])
+    assert counts["labels"] == ["0", "1"], counts
+    pct = page.evaluate(TICKS_JS, ["pct", [3, 12, 7]])
+    assert pct["labels"][-1] == "100%", pct
+
+    # A shared URL with 7 d: the picker starts there, and a reload keeps it.
+    page.goto(DEPLOYMENT + "?range=7d")
+    expect(status).to_contain_text("the last 7d from 1h rollups")
+    expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    expect(status).to_contain_text("the last 7d from 1h rollups")
+    expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("RightsizerCharts.currentQuery()") == "range=7d"
+
+    page.get_by_role("button", name="24 h").click()
+    expect(status).to_contain_text("the last 24h")
+    assert _query(page)["range"] == ["24h"]
+
+    # Hover one chart: every chart shows the same time, each tooltip in its unit.
+    a = _area(page, 1)
+    page.mouse.move(a["left"] + 0.8 * (a["right"] - a["left"]), (a["top"] + a["bottom"]) / 2)
+    page.wait_for_function("RightsizerCharts.crosshair().x !== null && "
+                           "RightsizerCharts.crosshair().charts.every((c) => c.active > 0)")  # fmt: skip
+    hover = page.evaluate("RightsizerCharts.crosshair()")
+    assert len(hover["charts"]) == 2, hover
+    assert any(re.fullmatch(r"generated tokens/s: [\d.,]+k? tok/s", line) for line in hover["charts"][1]["lines"])
+    assert any(re.fullmatch(r"GPUs busy: [\d.,]+", line) for line in hover["charts"][0]["lines"]), hover
+    page.mouse.move(5, 5)
+    page.wait_for_function("RightsizerCharts.crosshair().x === null")
+
+    # Drag across the first chart from 25 % to 50 % of its width: the page's range becomes that span.
+    before = page.evaluate("RightsizerCharts.charts()[0].scales.x.min")
+    a = _area(page, 0)
+    width, y = a["right"] - a["left"], (a["top"] + a["bottom"]) / 2
+    page.mouse.move(a["left"] + 0.25 * width, y)
+    page.mouse.down()
+    page.mouse.move(a["left"] + 0.5 * width, y, steps=5)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"[?&]from=\d+&to=\d+"))
+    expect(status).to_contain_text("custom range")
+    q = _query(page)
+    lo, hi = int(q["from"][0]), int(q["to"][0])
+    assert 0.2 * 86400 < hi - lo < 0.3 * 86400, (lo, hi)
+    assert abs(lo * 1000 - (before + 0.25 * 86400000)) < 0.05 * 86400000, (lo, before)
+    for chart_min in page.evaluate("RightsizerCharts.charts().map((c) => c.scales.x.min)"):
+        assert chart_min == lo * 1000  # every chart reloaded at the dragged range
+    assert page.evaluate("RightsizerCharts.currentQuery()") == f"from={lo}&to={hi}"
+    expect(page.get_by_role("button", name="24 h")).to_have_attribute("aria-pressed", "false")
+
+    page.get_by_role("button", name="Zoom out").click()
+    expect(page).not_to_have_url(re.compile(rf"from={lo}&"))
+    q = _query(page)
+    assert int(q["to"][0]) - int(q["from"][0]) == pytest.approx(3 * (hi - lo), abs=2)
+
+    # A range the server refuses: the page says why and shows its default, without a failed request.
+    page.goto(DEPLOYMENT + "?range=99d")
+    expect(status).to_contain_text("unknown range '99d'")
+    expect(status).to_contain_text("the last 7d")
+    expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
+    assert "range=99d" not in page.url
