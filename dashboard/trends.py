@@ -82,8 +82,8 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _ms(day: date) -> int:
-    return int(trend_days.day_start(day).timestamp() * 1000)
+def _ms(day: date, hours: int = 0) -> int:
+    return int((trend_days.day_start(day) + timedelta(hours=hours)).timestamp() * 1000)
 
 
 def _in(first: date, last: date):
@@ -98,7 +98,7 @@ def fleet_daily(first: date, last: date) -> dict:
     for day in _days(first, last):
         r = rows.get(day) or {"cost": None, "gpu_s": 0.0, "busy_s": 0.0}
         gpu_s, busy_s = r["gpu_s"] or 0.0, r["busy_s"] or 0.0
-        out["t"].append(_ms(day))
+        out["t"].append(_ms(day, 12))  # noon UTC: the day's date in every zone within 12 h of UTC
         out["cost_usd"].append(_round(r["cost"]))
         out["util_pct"].append(_round(100 * busy_s / gpu_s) if gpu_s else None)
         out["gpus_busy"].append(_round(busy_s / 86400) if gpu_s else None)

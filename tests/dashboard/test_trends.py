@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -19,38 +19,13 @@ from django.utils import timezone
 
 from dashboard import trends
 from dashboard.models import TrendDay, TrendDayDone
-from recommender.models import HostPrice, HostSummary
-from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
+from tests.dashboard import trend_rollups
+from tests.dashboard.trend_rollups import H, hours
 
 NOW = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
 D1, D2 = datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)
-H = timedelta(hours=1)
 
 pytestmark = pytest.mark.django_db
-
-
-def _host(name: str, labels: dict, gpus: int) -> tuple[Host, list[Gpu], InferenceServer]:
-    host = Host.objects.create(machine_id=f"m-{name}", hostname=name, cpu_count=16, labels=labels,
-                               deployment=labels["deployment"], last_seen=NOW)  # fmt: skip
-    cards = [Gpu.objects.create(uuid=f"GPU-{name}-{i}", host=host, index=i, name="NVIDIA L4",
-                                memory_total_bytes=24 * 1024**3) for i in range(gpus)]  # fmt: skip
-    server = InferenceServer.objects.create(host=host, server_id="vllm:8000", kind="vllm", model="m")
-    return host, cards, server
-
-
-def _summary(host: Host, usd_month: float) -> None:
-    HostSummary.objects.create(host=host, updated_at=NOW, usd_month=usd_month)
-
-
-def _hours(host, gpus, server, start, n, covered_s, utils, gen_tps, period_s=3600):
-    """n rollup rows from `start` for the host, each of its GPUs (one utilization each) and its server."""
-    common = {"period_s": period_s, "samples": 10, "covered_s": covered_s}
-    stamps = [start + i * H for i in range(n)]
-    HostRollup.objects.bulk_create(HostRollup(host=host, ts=ts, **common) for ts in stamps)
-    GpuRollup.objects.bulk_create(GpuRollup(gpu=g, ts=ts, util_pct_mean=u, **common)
-                                  for ts in stamps for g, u in zip(gpus, utils, strict=True))  # fmt: skip
-    ServerRollup.objects.bulk_create(ServerRollup(server=server, ts=ts, gen_tps_mean=gen_tps, **common)
-                                     for ts in stamps)  # fmt: skip
 
 
 @pytest.fixture
@@ -68,24 +43,12 @@ def now():
 
 @pytest.fixture
 def rollups(now):
-    h1, g1, s1 = _host("h1", {"team": "search", "deployment": "chat"}, 2)
-    h2, g2, s2 = _host("h2", {"team": "ads", "deployment": "chat"}, 1)
-    h3, g3, s3 = _host("h3", {"deployment": "embed"}, 1)
-    HostPrice.objects.create(host=h1, hourly_usd=2.0)
-    _summary(h1, 99999.0)  # the user's price wins over the summary's
-    _summary(h2, 730.0)
-    _summary(h3, 2190.0)
-    # Day 1: h1 10 h; h2 4 h half covered; h3 2 h, idle, no tokens.
-    _hours(h1, g1, s1, D1, 10, 3600, [50, 10], 100.0)
-    _hours(h2, g2, s2, D1, 4, 1800, [80], 50.0)
-    _hours(h3, g3, s3, D1, 2, 3600, [0], 0.0)
-    # Day 2: h1 one hour busy and no tokens; h3 one hour with tokens.
-    _hours(h1, g1, s1, D2, 1, 3600, [100, 100], 0.0)
-    _hours(h3, g3, s3, D2, 1, 3600, [20], 10.0)
+    h1, h2, h3 = trend_rollups.seed(D1, D2)
     # Outside: the day before the window, today (not a complete day), and a 5-minute row inside it.
-    _hours(h1, g1, s1, datetime(2026, 3, 3, 23, tzinfo=UTC), 1, 3600, [90, 90], 500.0)
-    _hours(h1, g1, s1, datetime(2026, 3, 11, tzinfo=UTC), 2, 3600, [90, 90], 500.0)
-    _hours(h2, g2, s2, D2 + 5 * H, 1, 300, [90], 500.0, period_s=300)
+    h1_gpus, h2_gpus = list(h1.gpus.all()), list(h2.gpus.all())
+    hours(h1, h1_gpus, h1.servers.get(), datetime(2026, 3, 3, 23, tzinfo=UTC), 1, 3600, [90, 90], 500.0)
+    hours(h1, h1_gpus, h1.servers.get(), datetime(2026, 3, 11, tzinfo=UTC), 2, 3600, [90, 90], 500.0)
+    hours(h2, h2_gpus, h2.servers.get(), D2 + 5 * H, 1, 300, [90], 500.0, period_s=300)
     return h1, h2, h3
 
 
@@ -97,7 +60,7 @@ def test_the_fleet_costs_each_host_its_reported_hours_times_its_price(rollups):
     data = _build()
     fleet = data["fleet"]
     assert (data["first"], data["last"]) == ("2026-03-04", "2026-03-10")
-    assert len(fleet["t"]) == 7 and fleet["t"][-1] == int(D2.timestamp() * 1000)
+    assert len(fleet["t"]) == 7 and fleet["t"][-1] == int((D2 + 12 * H).timestamp() * 1000)
     # D1: h1 10 h × $2 + h2 4 × 0.5 h × $1 + h3 2 h × $3; D2: h1 1 h × $2 + h3 1 h × $3.
     assert fleet["cost_usd"] == [None] * 5 + [28.0, 5.0]
     assert fleet["total_usd"] == 33.0
@@ -143,7 +106,7 @@ def test_a_day_summed_before_it_settled_is_summed_again(rollups):
     with time_machine.travel(datetime(2026, 3, 11, 1, 0, tzinfo=UTC), tick=False):
         assert _build()["fleet"]["cost_usd"][-1] == 5.0
         h2 = rollups[1]
-        _hours(h2, list(h2.gpus.all()), h2.servers.get(), D2 + 23 * H, 1, 3600, [50], 1.0)  # rolled up late
+        hours(h2, list(h2.gpus.all()), h2.servers.get(), D2 + 23 * H, 1, 3600, [50], 1.0)  # rolled up late
     with time_machine.travel(datetime(2026, 3, 11, 3, 0, tzinfo=UTC), tick=False):
         assert _build()["fleet"]["cost_usd"][-1] == 6.0
         final = TrendDayDone.objects.get(day=D2.date()).computed_at

@@ -9,17 +9,24 @@
   const range = { from: data.from, to: data.to };
   const TOP = 8;
 
+  // One point a day, and a day alone between gaps must still show: draw every point.
+  function daily(chart) {
+    chart.data.datasets.forEach((ds) => { ds.pointRadius = 2.5; });
+    chart.update();
+    return chart;
+  }
+
   function fleetCharts(root, fleet) {
     const days = fleet.t.length + " days";
-    C.lineChart(C.panel(root, "Cost per day", "Hours each host reported × its hourly price."), range, "usd",
-      [{ label: "cost", t: fleet.t, values: fleet.cost_usd }]);
-    C.lineChart(C.panel(root, "Mean GPU utilization per day", "Time-weighted over every GPU that reported."),
-      range, "pct", [{ label: "GPU utilization", t: fleet.t, values: fleet.util_pct }], { yMax: 100 });
-    C.lineChart(C.panel(root, "GPUs busy and idle (daily mean)", "GPU-hours a day ÷ 24, over " + days + "."),
+    daily(C.lineChart(C.panel(root, "Cost per day", "Hours each host reported × its hourly price."), range,
+      "usd", [{ label: "cost", t: fleet.t, values: fleet.cost_usd }]));
+    daily(C.lineChart(C.panel(root, "Mean GPU utilization per day", "Time-weighted over every GPU that reported."),
+      range, "pct", [{ label: "GPU utilization", t: fleet.t, values: fleet.util_pct }], { yMax: 100 }));
+    daily(C.lineChart(C.panel(root, "GPUs busy and idle (daily mean)", "GPU-hours a day ÷ 24, over " + days + "."),
       range, "gpus", [
         { label: "busy", t: fleet.t, values: fleet.gpus_busy },
         { label: "idle", t: fleet.t, values: fleet.gpus_idle, color: "#9ca3af" },
-      ]);
+      ]));
   }
 
   function tokenCharts(root, deployments) {
@@ -28,9 +35,9 @@
     const rest = deployments.length - shown.length;
     const note = "Gaps: days a deployment generated no tokens." +
       (rest > 0 ? " The " + TOP + " costliest of " + deployments.length + " deployments; the table lists all." : "");
-    C.lineChart(C.panel(root, "Cost per million generated tokens", note), range, "usd",
+    daily(C.lineChart(C.panel(root, "Cost per million generated tokens", note), range, "usd",
       shown.map((d) => ({ label: d.name.length > 40 ? d.name.slice(0, 39) + "…" : d.name, t: data.fleet.t,
-        values: d.usd_per_million })));
+        values: d.usd_per_million }))));
   }
 
   function labelChart(root, split) {
