@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from django import forms
 
+from recommender.catalog import match_model, precision_from_name
 from recommender.models import ModelSpec
 from recommender.thresholds import DEFAULTS, describe, validate_overrides
 from telemetry.models import Host
@@ -89,12 +90,22 @@ class ThresholdsForm(forms.Form):
 
 
 DTYPES = [("bfloat16", "bf16"), ("float16", "fp16"), ("float32", "fp32"), ("fp8", "fp8")]
-QUANTIZATIONS = [("", "none"), ("int8", "int8 (8-bit weights)"), ("awq", "4-bit (AWQ / GPTQ)")]
+QUANTIZATIONS = [("", "none"), ("fp8", "FP8 (W8A8)"), ("int8", "int8 (8-bit weights)"), ("awq", "4-bit (AWQ / GPTQ)")]
 CUSTOM = "custom"
 
 
 class PlannerForm(forms.Form):
-    model = forms.ChoiceField(help_text="from the catalog, or custom")
+    """The planner's question: a model (from the catalog, by its served name, or a custom size) and its load.
+
+    A served name ("Qwen2.5-72B-Instruct-AWQ") is matched to the catalog as the analysis matches what the
+    agent reports, and its quantization suffix sets the precision; `deployment` compares every GPU type
+    with what that deployment runs today."""
+
+    deployment = forms.ChoiceField(required=False, label="Compare with deployment")
+    served = forms.CharField(required=False, max_length=255, label="Served name",
+                             help_text="as the server names it, e.g. Qwen2.5-72B-Instruct-AWQ; "
+                                       "when given, it is used instead of the model list")  # fmt: skip
+    model = forms.ChoiceField(required=False, help_text="from the catalog, or custom")
     params_b = forms.FloatField(required=False, min_value=0.01, max_value=5000, label="Parameters (billions)")
     layers = forms.IntegerField(required=False, min_value=1, max_value=1000)
     kv_heads = forms.IntegerField(required=False, min_value=1, max_value=1024, label="KV heads")
@@ -102,16 +113,31 @@ class PlannerForm(forms.Form):
     dtype = forms.ChoiceField(choices=DTYPES, initial="bfloat16")
     quantization = forms.ChoiceField(choices=QUANTIZATIONS, required=False)
     context_tokens = forms.IntegerField(min_value=1, max_value=10_000_000, initial=8192, label="Context length")
-    concurrency = forms.IntegerField(min_value=1, max_value=100_000, initial=16, label="Concurrent requests")
+    concurrency = forms.IntegerField(min_value=1, max_value=100_000, initial=16, label="Concurrent requests",
+                                     help_text="per replica")  # fmt: skip
+    prompt_tokens = forms.IntegerField(min_value=1, max_value=10_000_000, initial=1024, label="Prompt length",
+                                       required=False, help_text="tokens, for the time to first token")  # fmt: skip
 
-    def __init__(self, *args, specs: list[ModelSpec], **kwargs):
+    def __init__(self, *args, specs: list[ModelSpec], deployments: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.specs = {s.name: s for s in specs}
         self.fields["model"].choices = [(s.name, s.name) for s in specs] + [(CUSTOM, "Custom size…")]
+        self.fields["deployment"].choices = [("", "—")] + [(d, d) for d in deployments]
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("model") == CUSTOM:
+        served = (data.get("served") or "").strip()
+        data["match"] = None
+        data["prompt_tokens"] = data.get("prompt_tokens") or self.fields["prompt_tokens"].initial
+        if served:
+            match = match_model(served, self.specs.values())
+            if match is None:
+                self.add_error("served", f"No catalog model matches {served!r} and it names no size (such as "
+                                         "“8B”): pick the model, or give its size as a custom model.")  # fmt: skip
+            data["match"], data["name_precision"] = match, precision_from_name(served)
+        elif not data.get("model"):
+            self.add_error("model", "Pick a model, or type the name it is served under.")
+        elif data.get("model") == CUSTOM:
             if not data.get("params_b"):
                 self.add_error("params_b", "A custom model needs its size in billions of parameters.")
             given = [bool(data.get(f)) for f in ("layers", "kv_heads", "head_dim")]

@@ -56,6 +56,10 @@ class Speed:
     bound: str  # "memory bandwidth" or "compute": which roof the batch's decode hits
     ttft_s: float  # prefill of one prompt: time to first token, queueing aside
 
+    @property
+    def ttft_ms(self) -> float:
+        return self.ttft_s * 1000
+
 
 @dataclass(frozen=True)
 class PlanOption:
@@ -83,8 +87,9 @@ class PlanOption:
         return f"{self.nodes} nodes × {GPUS_PER_NODE}: tensor parallel {GPUS_PER_NODE}, pipeline parallel {self.nodes}"
 
     @property
-    def memory_fill(self) -> float:
-        return self.need_per_gpu_bytes / self.memory_per_gpu_bytes if self.memory_per_gpu_bytes else 0.0
+    def memory_fill_pct(self) -> float:
+        """What each GPU holds, as a share of its memory (the margin included)."""
+        return 100 * self.need_per_gpu_bytes / self.memory_per_gpu_bytes if self.memory_per_gpu_bytes else 0.0
 
 
 @dataclass(frozen=True)
