@@ -17,7 +17,8 @@
 
   // ---- units -------------------------------------------------------------------------------------
   // Each unit lists its display scales, smallest first: [factor (base units per display unit), suffix].
-  // A chart picks one scale from its largest value, so its ticks and its tooltips read alike.
+  // A chart picks one scale from its largest value, so its ticks and its tooltips read alike; `shift`
+  // is how many of the next scale's units that value needs first (10: "4,000 tok/s" stays so).
   const UNITS = {
     pct: { scales: [[1, "%"]], max: 100 },
     bytes: { scales: [[1, " B"], [KIB, " KiB"], [MIB, " MiB"], [GIB, " GiB"], [TIB, " TiB"]] },
@@ -26,13 +27,13 @@
     celsius: { scales: [[1, " °C"]] },
     mhz: { scales: [[1, " MHz"]] },
     joules: { scales: [[3600, " Wh"], [3.6e6, " kWh"], [3.6e9, " MWh"]] },
-    per_s: { scales: [[1, "/s"], [1e3, "k/s"]] },
-    tps: { scales: [[1, " tok/s"], [1e3, "k tok/s"]] },
+    per_s: { scales: [[1, "/s"], [1e3, "k/s"]], shift: 10 },
+    tps: { scales: [[1, " tok/s"], [1e3, "k tok/s"]], shift: 10 },
     ms: { scales: [[1, " ms"], [1000, " s"]] },
     count: { scales: [[1, ""]], integer: true },
     ratio: { scales: [[1, ""]] },
     gpus: { scales: [[1, ""]], title: "GPUs busy" },
-    usd: { scales: [[1, ""], [1e3, "k"], [1e6, "M"]], prefix: "$" },
+    usd: { scales: [[1, ""], [1e3, "k"], [1e6, "M"]], prefix: "$", shift: 10 },
   };
   const ALIASES = { req: "count", requests: "count" }; // the keys pages used before units.md
 
@@ -41,12 +42,12 @@
     return UNITS[k] || { scales: [[1, ""]], title: key || "" };
   }
 
-  // The scale a chart of values up to `max` shows: the largest whose factor is not above it.
+  // The scale a chart of values up to `max` shows: the largest whose factor (× shift) is not above it.
   function scaleFor(key, max) {
     const unit = unitOf(key);
     const m = Math.abs(Number(max)) || 0;
     let pick = unit.scales[0];
-    for (const s of unit.scales) if (m >= s[0]) pick = s;
+    for (const s of unit.scales) if (s === unit.scales[0] || m >= s[0] * (unit.shift || 1)) pick = s;
     return { key, factor: pick[0], suffix: pick[1], prefix: unit.prefix || "", integer: !!unit.integer };
   }
 
@@ -121,9 +122,12 @@
   // ---- the page's group: one crosshair, one range ------------------------------------------------
   const group = { charts: new Set(), x: null, source: null, onRange: null, frame: 0 };
 
-  // The point of each visible line nearest to time x; none where the line has a gap there.
+  // The point of each visible line nearest to time x; none where the line has a gap there or has no
+  // point within about two of its steps (or 12 px). A flat line (a limit, a capacity) holds everywhere.
   function itemsAt(chart, x) {
     const items = [];
+    const sx = chart.scales.x;
+    const px = Math.abs(sx.getValueForPixel(12) - sx.getValueForPixel(0));
     chart.data.datasets.forEach((ds, i) => {
       const data = ds.data;
       if (!data.length || !chart.isDatasetVisible(i)) return;
@@ -133,6 +137,8 @@
         if (data[mid].x < x) lo = mid + 1; else hi = mid;
       }
       if (lo > 0 && Math.abs(data[lo - 1].x - x) < Math.abs(data[lo].x - x)) lo -= 1;
+      const step = data.length > 1 ? (data[data.length - 1].x - data[0].x) / (data.length - 1) : 0;
+      if (!ds.rsFlat && Math.abs(data[lo].x - x) > Math.max(2 * step, px)) return;
       const element = chart.getDatasetMeta(i).data[lo];
       if (data[lo].y === null || data[lo].y === undefined || !element || element.skip) return;
       items.push({ element, datasetIndex: i, index: lo });
@@ -155,11 +161,18 @@
     return { x, y };
   };
 
+  function onScreen(chart) {
+    const r = chart.canvas.getBoundingClientRect();
+    return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight;
+  }
+
   // Every other chart shows the same time: its points and its tooltip at x, or nothing when x is null.
+  // Only charts on screen are redrawn (a host page has a score of them); the rest catch up on scroll.
   function syncOthers() {
     group.frame = 0;
     group.charts.forEach((chart) => {
-      if (chart === group.source) return;
+      if (chart === group.source || chart.$rsX === group.x || !onScreen(chart)) return;
+      chart.$rsX = group.x;
       const items = group.x === null ? [] : itemsAt(chart, group.x);
       const px = group.x === null ? 0 : chart.scales.x.getPixelForValue(group.x);
       chart.setActiveElements(items);
@@ -168,13 +181,19 @@
     });
   }
 
+  function schedule() {
+    if (!group.frame) group.frame = requestAnimationFrame(syncOthers);
+  }
+
   function setCrosshair(x, source) {
     if (x === group.x && source === group.source) return false;
     group.x = x;
     group.source = source;
-    if (!group.frame) group.frame = requestAnimationFrame(syncOthers);
+    if (source) source.$rsX = x;
+    schedule();
     return true;
   }
+  window.addEventListener("scroll", schedule, { passive: true });
 
   const crosshairPlugin = {
     id: "rsCrosshair",
@@ -262,10 +281,9 @@
     opts = opts || {};
     const datasets = lines.map((line, i) => {
       const color = line.color || PALETTE[i % PALETTE.length];
-      const data = line.flat !== undefined && line.flat !== null
-        ? [{ x: range.from, y: line.flat }, { x: range.to, y: line.flat }]
-        : points(line.t, line.values);
-      return { label: line.label, data, borderColor: color, backgroundColor: color, borderWidth: 1.5,
+      const flat = line.flat !== undefined && line.flat !== null;
+      const data = flat ? [{ x: range.from, y: line.flat }, { x: range.to, y: line.flat }] : points(line.t, line.values);
+      return { label: line.label, data, rsFlat: flat, borderColor: color, backgroundColor: color, borderWidth: 1.5,
         borderDash: line.dashed ? [6, 4] : [], pointRadius: data.length < 3 ? 2 : 0, pointHoverRadius: 3,
         spanGaps: false, tension: 0 };
     });
@@ -291,7 +309,11 @@
         plugins: {
           legend: { display: lines.length > 1, labels: { boxWidth: 12 } },
           tooltip: { position: "rsCrosshair", callbacks: {
-            title: (items) => (items.length ? whenFormat.format(items[0].parsed.x) : ""),
+            title: (items) => {
+              const point = items.find((it) => !it.dataset.rsFlat);
+              const x = point ? point.parsed.x : group.x;
+              return x === null || x === undefined ? "" : whenFormat.format(x);
+            },
             label: (item) => (item.dataset.label ? item.dataset.label + ": " : "") + formatIn(scale, item.parsed.y),
           } },
           zoom: zoomOptions(),
