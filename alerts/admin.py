@@ -7,6 +7,7 @@ from django.contrib import admin
 from alerts import testsend
 from alerts.forms import ChannelForm
 from alerts.models import Attempt, Budget, Channel, Delivery, Event
+from recommender.plan import plural
 
 
 @admin.register(Channel)
@@ -25,7 +26,7 @@ class ChannelAdmin(admin.ModelAdmin):
     def send_test(self, request, queryset):
         for channel in queryset:
             testsend.send_test(channel, request.user)
-        self.message_user(request, f"Test queued for {queryset.count()} channel(s): see Deliveries.")
+        self.message_user(request, f"Test queued for {plural(queryset.count(), 'channel')}: see Deliveries.")
 
 
 @admin.register(Budget)

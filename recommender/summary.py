@@ -19,6 +19,7 @@ from django.utils import timezone
 from recommender import memory
 from recommender.catalog import match_gpu_type, match_model
 from recommender.models import DeploymentThresholds, GpuType, HostPrice, HostSummary, ModelSpec
+from recommender.plan import plural
 from recommender.savings import HOURS_PER_MONTH
 from recommender.thresholds import merged
 from telemetry.models import Gpu, GpuRollup, Host, InferenceServer, ServerRollup
@@ -44,7 +45,7 @@ def host_cost(host: Host, gpus: list[Gpu], types: list[GpuType], host_price: flo
             usd += len(group) * gpu_type.price_usd
             labels.append(f"{len(group)} × {gpu_type.price_label}")
         if unpriced:
-            labels.append(f"{unpriced} GPU(s) not in the catalog, not counted")
+            labels.append(f"{plural(unpriced, 'GPU')} not in the catalog, not counted")
         return (round(usd * HOURS_PER_MONTH, 2) if labels and unpriced < len(gpus) else None), "; ".join(labels)
     if host.cpu_count:
         hourly = host.cpu_count * settings.VCPU_HOURLY_USD
@@ -177,7 +178,7 @@ class Summarizer:
                 missing += 1
         if not gpus or missing == len(gpus):
             return None, "no data yet" if gpus else "no GPU"
-        basis = " and ".join(sorted(bases)) + (f"; {missing} GPU(s) without data" if missing else "")
+        basis = " and ".join(sorted(bases)) + (f"; {plural(missing, 'GPU')} without data" if missing else "")
         return round(total), basis
 
 

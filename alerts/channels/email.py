@@ -12,6 +12,7 @@ from django.core.validators import validate_email
 
 from alerts.channels.base import DeliveryError, Transport
 from alerts.models import Event
+from recommender.plan import plural
 
 MAX_RECIPIENTS = 20
 
@@ -65,4 +66,4 @@ class Email(Transport):
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
         if not sent:
             raise DeliveryError("the mail server accepted nothing")
-        return f"mail accepted for {len(message.recipients())} recipient(s)"
+        return f"mail accepted for {plural(len(message.recipients()), 'recipient')}"

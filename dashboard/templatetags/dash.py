@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from dashboard import localtime
+from recommender.models.recommendation import KIND_LABELS
 
 register = template.Library()
 
@@ -67,3 +71,26 @@ def sparkline(values, title: str = "GPU utilization, last 24 h") -> SafeString:
         '<svg class="spark" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">{}</svg>',
         width, height, width, height, label, SafeString(lines),
     )  # fmt: skip
+
+
+@register.filter
+def trunc(value) -> SafeString:
+    """A name shown whole in its title and cut with an ellipsis by CSS (`.trunc`), so a 255-character label or
+    hostname never widens the page; the text stays whole in the page for search and copy."""
+    text = "" if value is None else str(value)
+    return format_html('<span class="trunc" title="{}">{}</span>', text, text)
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    """'host_rightsize' → 'Right-size host': the name a person reads for a recommendation kind."""
+    return KIND_LABELS.get(kind, kind)
+
+
+@register.filter
+def local_times(text) -> str:
+    """Schedule spans the recommender wrote in UTC, in the zone this page shows its times in (the footer's)."""
+    if not text:
+        return text
+    zone = timezone.get_current_timezone()
+    return localtime.in_zone(str(text), zone, getattr(zone, "key", str(zone)))

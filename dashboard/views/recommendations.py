@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,11 +13,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from dashboard import evidence, simulated
+from dashboard import evidence, rec_sort, simulated
 from dashboard.access import admin_required, json_viewer_required, viewer_required
 from dashboard.plan import capped_total
 from recommender import realized
-from recommender.api import by_impact
 from recommender.lifecycle import set_status
 from recommender.models import Recommendation
 from recommender.models.recommendation import KINDS
@@ -24,6 +24,7 @@ from telemetry.models import Host
 
 STATUS_FILTERS = {"pending": ["open", "acknowledged"], "open": ["open"], "acknowledged": ["acknowledged"],
                   "dismissed": ["dismissed"], "resolved": ["resolved"], "all": None}  # fmt: skip
+PER_PAGE = 100
 ACTIONS = {"acknowledge": "acknowledged", "dismiss": "dismissed", "reopen": "open"}
 DONE = {"acknowledge": "Acknowledged.", "dismiss": "Dismissed: the reason is kept with it.", "reopen": "Reopened."}
 CSV_COLUMNS = ["id", "kind", "status", "target_type", "target_label", "deployment", "host", "title", "action",
@@ -33,7 +34,7 @@ CSV_COLUMNS = ["id", "kind", "status", "target_type", "target_label", "deploymen
 
 
 def _filtered(request: HttpRequest) -> tuple[QuerySet, dict[str, str]]:
-    params = {k: request.GET.get(k, "") for k in ("kind", "status", "deployment", "host")}
+    params = {k: request.GET.get(k, "") for k in ("kind", "status", "deployment", "host", "q")}
     params["status"] = params["status"] if params["status"] in STATUS_FILTERS else "pending"
     qs = Recommendation.objects.select_related("host")
     statuses = STATUS_FILTERS[params["status"]]
@@ -50,7 +51,8 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet, dict[str, str]]:
         hosts = Host.objects.filter(Q(hostname=params["host"]) | Q(machine_id=params["host"]))
         deployments = hosts.values_list("deployment", flat=True)
         qs = qs.filter(Q(host__in=hosts) | Q(target_type="deployment", deployment__in=deployments))
-    return by_impact(qs), params
+    qs, params["sort"] = rec_sort.ordered(rec_sort.search(qs, params["q"]), request.GET.get("sort", ""))
+    return qs, params
 
 
 @viewer_required
@@ -60,8 +62,12 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     totals["usd"], totals["capped"] = capped_total(
         qs.select_related(None).only("deployment", "target_key", "saving_usd_month", "current")
     )
+    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = simulated.mark_recs(list(page.object_list))
     context = {
-        "recs": simulated.mark_recs(qs[:500]), "totals": totals, "params": params, "kinds": KINDS,
+        "recs": page.object_list, "page": page, "totals": totals, "params": params, "kinds": KINDS,
+        "sorts": rec_sort.links(_without(request.GET, "sort", "page"), params["sort"]),
+        "pager_query": _without(request.GET, "page"),
         "statuses": list(STATUS_FILTERS),
         "deployments": Recommendation.objects.exclude(deployment="").values_list("deployment", flat=True)
         .distinct().order_by("deployment"),
@@ -70,6 +76,14 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
         "any": Recommendation.objects.exists(), "querystring": request.GET.urlencode(),
     }  # fmt: skip
     return render(request, "dashboard/recommendations.html", context)
+
+
+def _without(query, *keys: str) -> str:
+    """The request's query string less `keys` (a sort link drops the page; a page link keeps the sort)."""
+    kept = query.copy()
+    for key in keys:
+        kept.pop(key, None)
+    return kept.urlencode()
 
 
 @viewer_required

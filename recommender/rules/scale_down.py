@@ -58,7 +58,7 @@ def step(s: State, start: Config) -> Step | None:
     if proposed.schedule:
         sc = proposed.schedule
         title = (
-            f"Scale {s.dep.name} on a schedule: {sc.peak_replicas} replicas during {sc.hours_text()} UTC, "
+            f"Scale {s.dep.name} on a schedule: {plural(sc.peak_replicas, 'replica')} during {sc.hours_text()} UTC, "
             f"{sc.off_replicas} otherwise (now {start.replicas} × {start.gpus_per_replica})"
         )
         action = (

@@ -40,7 +40,8 @@ def test_the_list_is_sorted_by_impact_filtered_and_totalled(as_admin, fleet):
     assert by_dep and all(r.deployment == "idle-gpu" for r in by_dep)
     assert list(as_admin.get("/recommendations/?status=dismissed").context["recs"]) == []
     bad = as_admin.get("/recommendations/?kind=nonsense&status=nonsense")
-    assert bad.context["params"] == {"kind": "", "status": "pending", "deployment": "", "host": ""}
+    expected = {"kind": "", "status": "pending", "deployment": "", "host": "", "q": "", "sort": "impact"}
+    assert bad.context["params"] == expected
 
 
 def test_the_csv_export_has_every_filtered_row_and_defuses_formulas(as_admin, fleet):

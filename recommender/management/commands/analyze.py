@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from recommender.plan import plural
 from recommender.tasks import run_analysis
 from telemetry.rollups import run_rollups
 
@@ -15,10 +16,10 @@ class Command(BaseCommand):
     def handle(self, *args, skip_rollups: bool = False, **options):
         if not skip_rollups:
             rolled = run_rollups()
-            self.stdout.write(f"rollups: {rolled['periods_5m']} new 5-minute period(s), "
-                              f"{rolled['late_hosts']} host(s) with late samples re-rolled")  # fmt: skip
+            self.stdout.write(f"rollups: {plural(rolled['periods_5m'], 'new 5-minute period')}, "
+                              f"{plural(rolled['late_hosts'], 'host')} with late samples re-rolled")  # fmt: skip
         counts = run_analysis()
         self.stdout.write(
-            f"analysis: {counts['findings']} finding(s); {counts['opened']} opened, {counts['updated']} updated, "
-            f"{counts['reopened']} reopened, {counts['resolved']} resolved"
+            f"analysis: {plural(counts['findings'], 'finding')}; {counts['opened']} opened, "
+            f"{counts['updated']} updated, {counts['reopened']} reopened, {counts['resolved']} resolved"
         )
