@@ -121,9 +121,11 @@ def sample(ts: float, inv: dict[str, Any], arch: Archetype, rng: random.Random) 
         "mem_used": int(48 * GIB * (0.8 + 0.2 * share)), "mem_available": int(200 * GIB),
         "net_rx_bps": round(2e5 + 2e6 * share, 1), "net_tx_bps": round(1e5 + 8e5 * share, 1),
     }  # fmt: skip
+    out |= _host_extras(out["cpu_pct"], inv["host"]["cpu_count"], share)
     out["gpus"] = [
         {"uuid": g["uuid"], "util_pct": round(util, 2), "mem_used": int(g["memory_total"] * arch.mem_held),
-         "power_w": round(g["power_limit_w"] * (0.2 + 0.75 * util / 100), 1), "temp_c": round(35 + 0.4 * util, 1)}
+         "power_w": round(g["power_limit_w"] * (0.2 + 0.75 * util / 100), 1), "temp_c": round(35 + 0.4 * util, 1),
+         **_gpu_extras(ts, util, g["power_limit_w"], arch)}
         for g in inv["gpus"]
     ]  # fmt: skip
     running = arch.max_batch * 0.5 * share if arch.batch_size_peak is None else arch.batch_size_peak * share
@@ -134,8 +136,25 @@ def sample(ts: float, inv: dict[str, Any], arch: Archetype, rng: random.Random) 
         "batch_size": round(max(1.0, min(running, arch.max_batch)) if share > 0.01 else 0.0, 2),
         "preempted": round(arch.preempt_per_sample * share), "prompt_tps": round(4000 * share, 1),
         "gen_tps": round(1200 * share, 1), "requests_ps": round(6 * share, 3),
+        # Little's law: time queued = requests waiting ÷ requests arriving per second.
+        "queue_time_ms": round(1000 * arch.waiting_peak / 6, 1) if share > 0.01 else 0.0,
     } for server in inv["servers"]]  # fmt: skip
     return out
+
+
+def _host_extras(cpu_pct: float, cpu_count: int, share: float) -> dict[str, Any]:
+    """The host readings no analysis reads, so every chart has something to draw. No random draw:
+    the fleet's other values stay what they were."""
+    return {"load1": round(cpu_count * cpu_pct / 100, 2), "swap_used": 256 * 1024**2,
+            "disk_read_bps": round(5e5 + 5e6 * share, 1), "disk_write_bps": round(2e5 + 2e6 * share, 1)}  # fmt: skip
+
+
+def _gpu_extras(ts: float, util: float, limit: float, arch: Archetype) -> dict[str, Any]:
+    """Memory-bandwidth use, SM clock and the energy counter. The counter grows at the archetype's mean
+    draw, so it only ever goes up (a sample knows nothing of the ones before it)."""
+    mean_draw = limit * (0.2 + 0.75 * (arch.peak_util + arch.night_util) / 200)
+    return {"mem_util_pct": round(util * 0.6, 2), "sm_clock_mhz": round(345 + 1635 * min(1.0, util / 30)),
+            "energy_j": round(ts * mean_draw, 1)}  # fmt: skip
 
 
 def simulate(

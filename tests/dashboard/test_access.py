@@ -23,9 +23,10 @@ def objects(fleet, admin, viewer):
     }  # fmt: skip
 
 
-PAGES = ["/", "/deployments/", "/deployments/{dep}/", "/hosts/{host}/", "/recommendations/",
+PAGES = ["/", "/deployments/", "/deployments/{dep}/", "/hosts/{host}/", "/hosts/{host}/gpus/3/", "/recommendations/",
          "/recommendations/{rec}/", "/recommendations.csv", "/planner/", "/settings/"]  # fmt: skip
-JSON = ["/hosts/{host}/series.json", "/deployments/{dep}/series.json", "/recommendations/{rec}/evidence.json"]
+JSON = ["/hosts/{host}/series.json", "/hosts/{host}/gpus/3/series.json", "/deployments/{dep}/series.json",
+        "/recommendations/{rec}/evidence.json"]  # fmt: skip
 ADMIN_POSTS = [
     ("/recommendations/{rec}/status", {"action": "acknowledge"}),
     ("/settings/agent-tokens", {"agent-name": "rack 9"}),
