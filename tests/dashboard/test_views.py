@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from recommender.models import HostSummary, Recommendation
+from telemetry import registry
 from telemetry.models import Gpu, Host
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +128,50 @@ def test_the_host_series_reads_the_tier_that_fits_the_range(as_viewer, fleet):
     assert gpu["memory_total"] == 80 * 1024**3 or gpu["memory_total"] > 70e9
     need_points = [v for v in gpu["need"]["v"] if v is not None]
     assert need_points and all(0 < v < gpu["memory_total"] for v in need_points)
+
+
+def _every_metric_drawn(entity: str, cols: dict) -> None:
+    """Each registry metric of the entity has a column as long as the times, with values in it."""
+    for m in registry.of(entity):
+        assert len(cols[m.wire]) == len(cols["t"]) > 0, m.key
+        assert any(v is not None for v in cols[m.wire]), m.key
+
+
+def test_the_host_series_carries_every_registry_metric_with_its_label_and_unit(as_viewer, fleet):
+    host = Host.objects.get(hostname="sim-oversized-00002")
+    body = as_viewer.get(f"/hosts/{host.pk}/series.json?range=24h").json()
+    assert body["metrics"]["gpu.temp_c"] == {"label": "Temperature", "unit": "celsius", "entity": "gpu",
+                                             "description": registry.get("gpu", "temp_c").description}  # fmt: skip
+    assert set(body["metrics"]) == {m.key for m in registry.METRICS}
+    _every_metric_drawn("host", body["host"])
+    assert body["host"]["cpu_count"] == 32
+    for gpu in body["gpus"]:
+        _every_metric_drawn("gpu", gpu)
+        assert gpu["servers"] == ["vllm:8000"]
+    _every_metric_drawn("server", body["servers"][0])
+    assert body["servers"][0]["gpus"] == list(range(8))
+    # The simulator's energy counter grows at 700 W × (0.2 + 0.75 × 6 %): each 5-minute row used that for 300 s.
+    energy = [v for v in body["gpus"][0]["energy_j"] if v is not None]
+    assert energy and all(v == pytest.approx(700 * (0.2 + 0.75 * 0.06) * 300, rel=1e-3) for v in energy)
+    assert max(body["gpus"][0]["temp_c"]) < 100 and min(v for v in body["gpus"][0]["sm_clock_mhz"] if v) >= 345
+
+
+def test_a_gpu_page_shows_its_servers_and_its_series_every_nvml_metric(as_viewer, fleet):
+    host = Host.objects.get(hostname="sim-oversized-00002")
+    page = as_viewer.get(f"/hosts/{host.pk}/gpus/3/").content.decode()
+    assert "GPU 3 · NVIDIA H100" in page and "vllm:8000" in page
+    assert f'data-series="/hosts/{host.pk}/gpus/3/series.json"' in page
+    body = as_viewer.get(f"/hosts/{host.pk}/gpus/3/series.json?range=1h").json()
+    assert body["range"]["tier"] == "raw" and body["gpu"]["index"] == 3
+    _every_metric_drawn("gpu", body["gpu"])
+    assert body["gpu"]["energy_j"][0] is None  # raw samples: the first has no previous one to subtract
+    assert [s["id"] for s in body["servers"]] == ["vllm:8000"]
+    assert set(body["metrics"]) == {m.key for m in registry.METRICS if m.entity != "host"}
+    host_page = as_viewer.get(f"/hosts/{host.pk}/").content.decode()
+    assert host_page.count('<tr data-gpu-index="') == 8 and f'href="/hosts/{host.pk}/gpus/7/"' in host_page
+    assert as_viewer.get(f"/hosts/{host.pk}/gpus/8/").status_code == 404
+    assert as_viewer.get(f"/hosts/{host.pk}/gpus/8/series.json").json()["detail"] == f"No GPU 8 on host {host.pk}."
+    assert as_viewer.get("/hosts/999/gpus/0/series.json").status_code == 404
 
 
 @pytest.mark.parametrize("query, message", [
