@@ -23,8 +23,9 @@ The realized saving is before − after in $/month; with under a day after, it i
 
 The fleet's realized saving this month (fleet_realized) counts each host once, from the first
 acknowledgement of any acted-on recommendation (still acknowledged, or resolved after one) that concerns
-it: (hourly cost rate before − hourly cost rate over this month's hours since then), floored at 0 and
-capped at the rate before, × those hours.
+it: (hourly cost rate before − hourly cost rate over this month's hours since then) × those hours, added
+up over the hosts that recommendations sharing hosts join into one group, and each group's sum floored at
+0 and capped at what it cost before.
 """
 
 from __future__ import annotations
@@ -308,45 +309,73 @@ def month_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def first_acknowledged(recs: list[Recommendation]) -> dict[int, datetime]:
-    """Per host, the earliest acknowledgement among the recommendations that concern it."""
+def concerned(recs: list[Recommendation]) -> list[set[int]]:
+    """Each recommendation's hosts (its host, else its deployment's), with one query for the deployments."""
+    deployments = {r.deployment for r in recs if r.host_id is None and r.deployment}
+    members: dict[str, set[int]] = defaultdict(set)
+    for host_id, name in Host.objects.filter(deployment__in=deployments).values_list("pk", "deployment"):
+        members[name].add(host_id)
+    return [{r.host_id} if r.host_id is not None else members.get(r.deployment, set()) for r in recs]
+
+
+def first_acknowledged(recs: list[Recommendation]) -> tuple[dict[int, datetime], list[list[int]]]:
+    """Per host, the earliest acknowledgement among the recommendations that concern it; and the hosts in
+    groups joined by the recommendations they share (a deployment's plan and advice on one of its hosts are
+    one group), so a group's saving is counted once, whole."""
     first: dict[int, datetime] = {}
-    by_deployment: dict[str, datetime] = {}
-    for rec in recs:
-        if rec.host_id is not None:
-            first[rec.host_id] = min(first.get(rec.host_id, rec.acknowledged_at), rec.acknowledged_at)
-        elif rec.deployment:
-            seen = by_deployment.get(rec.deployment, rec.acknowledged_at)
-            by_deployment[rec.deployment] = min(seen, rec.acknowledged_at)
-    for host_id, name in Host.objects.filter(deployment__in=list(by_deployment)).values_list("pk", "deployment"):
-        first[host_id] = min(first.get(host_id, by_deployment[name]), by_deployment[name])
-    return first
+    parent: dict[int, int] = {}
+
+    def root(h: int) -> int:
+        while parent[h] != h:
+            parent[h] = parent[parent[h]]
+            h = parent[h]
+        return h
+
+    for rec, hosts in zip(recs, concerned(recs), strict=True):
+        for h in hosts:
+            first[h] = min(first.get(h, rec.acknowledged_at), rec.acknowledged_at)
+            parent.setdefault(h, h)
+        for h in hosts:
+            parent[root(h)] = root(min(hosts))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for h in sorted(parent):
+        groups[root(h)].append(h)
+    return first, list(groups.values())
 
 
 def fleet_realized(now: datetime | None = None) -> FleetRealized:
-    """Σ over hosts of max(0, min(before, before − after)) × this month's hours since the host's first
-    acknowledgement, where before is the host's hourly cost over the WINDOW before that acknowledgement's
-    hour and after its hourly cost over those hours of this month (module docstring)."""
+    """Per group of hosts (first_acknowledged): Σ over its hosts of (hourly cost before − hourly cost after)
+    × this month's hours since the host's first acknowledgement, floored at 0 and capped at what the
+    group cost before over those hours; summed over the groups. Before is the WINDOW before that
+    acknowledgement's hour, after is those hours of this month (module docstring). A host that joined a
+    group after its acknowledgement (a replacement) costs nothing before, so its cost after is subtracted."""
     now = now or timezone.now()
     recs = list(Recommendation.objects.filter(ACTED_ON).only("host_id", "deployment", "acknowledged_at"))
     if not recs:  # the fleet page's usual case costs this one query
         return FleetRealized(0.0, 0, 0, month_start(now))
-    start_of_month, end = month_start(now), data_end(now)
-    first = first_acknowledged(recs)
-    groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)  # same hours, same queries
+    first, groups = first_acknowledged(recs)
+    saved, cap = _host_savings(first, month_start(now), data_end(now))
+    usd = sum(max(0.0, min(sum(cap[h] for h in g), sum(saved[h] for h in g))) for g in groups)
+    return FleetRealized(round(usd, 2), len(recs), len(first), month_start(now))
+
+
+def _host_savings(first: dict[int, datetime], since_month: datetime, end: datetime):
+    """Per host: (before − after) × hours, and before × hours, over this month's hours since its first
+    acknowledgement. Hosts acknowledged in the same hour share their queries."""
+    by_hour: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
     for host_id, at in first.items():
-        groups[(floor_to(at, PERIOD_1H), after_start(at))].append(host_id)
+        by_hour[(floor_to(at, PERIOD_1H), after_start(at))].append(host_id)
     prices = Prices(list(first))
-    usd = 0.0
-    for (ack_hour, after), ids in groups.items():
-        since = max(after, start_of_month)
+    saved, cap = dict.fromkeys(first, 0.0), dict.fromkeys(first, 0.0)
+    for (ack_hour, start), ids in by_hour.items():
+        since = max(start, since_month)
         if end <= since:
             continue
         before = measure(ids, ack_hour - WINDOW, ack_hour, prices, load=False)
         after = measure(ids, since, end, prices, load=False)
         hours = (end - since).total_seconds() / 3600
-        for host_id in ids:
-            rate_before = before.host(host_id).usd_hour or 0.0
-            rate_after = after.host(host_id).usd_hour or 0.0
-            usd += max(0.0, min(rate_before, rate_before - rate_after)) * hours
-    return FleetRealized(round(usd, 2), len(recs), len(first), start_of_month)
+        for h in ids:
+            rate_before = before.host(h).usd_hour or 0.0
+            saved[h] = (rate_before - (after.host(h).usd_hour or 0.0)) * hours
+            cap[h] = rate_before * hours
+    return saved, cap

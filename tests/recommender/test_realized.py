@@ -99,15 +99,23 @@ def test_the_fleet_counts_each_host_once_and_only_this_months_hours():
     assert (got.recommendations, got.hosts, got.month_start) == (3, 3, day(1))
 
 
-def test_a_host_that_costs_more_after_never_counts_negative_and_none_acted_on_is_zero():
+def test_a_replacement_host_counts_against_the_saving_and_a_group_never_counts_negative():
+    """A deployment moves from a host of 2 H100s ($4/h) to a new one with 1 ($2/h) at its acknowledgement
+    (Dec 2 00:30); elsewhere a host's advice was acted on and it costs more since (a second GPU)."""
     price_h100()
-    assert realized.fleet_realized(NOW).usd == 0.0
-    h = host("grew", "grew")
-    g = gpu(h, 0)
-    report(h, nov(20), day(3, 12))
-    report_gpu(gpu(h, 1), nov(30), day(3, 12), 10.0, 100.0)
-    rec("smaller_gpu", "acknowledged", nov(30), on=h)
-    assert g.rollups.count() > 0 and realized.fleet_realized(NOW).usd == 0.0
+    assert realized.fleet_realized(NOW).usd == 0.0  # nothing acted on
+    old, new, grew = host("old", "move"), host("new", "move"), host("grew", "grew")
+    gpu(old, 0), gpu(old, 1), gpu(new, 0), gpu(grew, 0)
+    report(old, nov(20), day(2))
+    report(new, day(2), day(3, 12))
+    report(grew, nov(20), day(3, 12))
+    report_gpu(gpu(grew, 1), day(2), day(3, 12), 10.0, 100.0)
+    rec("smaller_gpu", "acknowledged", day(2, 0, 30), deployment="move")
+    rec("host_rightsize", "acknowledged", day(2, 0, 30), on=grew)
+    got = realized.fleet_realized(NOW)
+    # Dec 2 01:00 – Dec 3 12:00 = 35 h: old saves 4 × 35 = 140, new costs 2 × 35 = 70 it did not before: 70.
+    # grew: (2 − 4) × 35 < 0, floored at 0 as a group of its own.
+    assert got.usd == pytest.approx(70.0) and (got.recommendations, got.hosts) == (2, 3)
 
 
 def test_the_migration_backfills_acknowledged_rows_from_their_last_status_change():
