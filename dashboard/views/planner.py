@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -14,11 +15,11 @@ from dashboard.access import viewer_required
 from dashboard.forms import CUSTOM, DTYPES, PlannerForm
 from recommender import planner as planner_math
 from recommender.analysis import type_info
-from recommender.catalog import match_gpu_type, match_model, precision_from_name
+from recommender.catalog import ModelMatch, match_gpu_type, match_model, precision_from_name
 from recommender.memory import ModelShape
 from recommender.models import GpuType, ModelSpec
 from recommender.savings import HOURS_PER_MONTH
-from telemetry.models import InferenceServer
+from telemetry.models import Gpu, InferenceServer
 
 
 @dataclass(frozen=True)
@@ -42,42 +43,59 @@ class Running:
         return round(self.replicas * self.gpus_per_replica * self.gpu_type.price_usd * HOURS_PER_MONTH, 2)
 
 
-def _quantization(server: InferenceServer) -> str:
+def _quantization(reported: str, served: str) -> str:
     """The planner's key for what the server reports ("awq_marlin", "gptq", "fp8"…), else the name's suffix."""
-    q = (server.quantization or "").lower()
+    q = (reported or "").lower()
     if q.startswith(("awq", "gptq", "marlin", "int4", "bitsandbytes")):
         return "awq"
     if q.startswith("fp8"):
         return "fp8"
     if q in {"int8", "w8a8", "w8a8_int8", "smoothquant"}:
         return "int8"
-    return precision_from_name(server.model) or ""
+    return precision_from_name(served) or ""
+
+
+def _first_gpus(chosen: list[dict]) -> dict[int, tuple[str, int]]:
+    """The (NVML name, memory) of a GPU of each chosen server: one it holds, else one of its host's."""
+    out: dict[int, tuple[str, int]] = {}
+    held = Gpu.objects.filter(servers__pk__in=[c["pk"] for c in chosen]).order_by("index")
+    for server_pk, name, mem in held.values_list("servers__pk", "name", "memory_total_bytes"):
+        out.setdefault(server_pk, (name, mem))
+    by_host = {c["host_id"]: c["pk"] for c in chosen if c["pk"] not in out}
+    spare = Gpu.objects.filter(host_id__in=by_host, active=True).order_by("index")
+    for host_id, name, mem in spare.values_list("host_id", "name", "memory_total_bytes"):
+        out.setdefault(by_host[host_id], (name, mem))
+    return out
 
 
 def running_deployments(specs: list[ModelSpec]) -> dict[str, Running]:
     """Each deployment whose servers report a catalog model: its most served model, precision, GPU type,
-    GPUs per replica (the GPUs a server holds) and replicas (its servers of that model)."""
-    types = list(GpuType.objects.all())
+    GPUs per replica (the GPUs a server holds) and replicas (its servers of that model). A few queries
+    whatever the fleet's size: the planner page opens fast on thousands of hosts."""
     servers = (InferenceServer.objects.filter(active=True).exclude(model="").exclude(host__deployment="")
-               .select_related("host").prefetch_related("gpus", "host__gpus")
-               .order_by("host__deployment", "pk"))  # fmt: skip
-    by_deployment: dict[str, list[InferenceServer]] = {}
+               .annotate(n_gpus=Count("gpus")).order_by("host__deployment", "pk")
+               .values("pk", "host_id", "host__deployment", "model", "dtype", "quantization", "tensor_parallel",
+                       "n_gpus"))  # fmt: skip
+    by_deployment: dict[str, list[dict]] = {}
     for server in servers:
-        by_deployment.setdefault(server.host.deployment, []).append(server)
-    dtypes = {key for key, _ in DTYPES}
-    out = {}
+        by_deployment.setdefault(server["host__deployment"], []).append(server)
+    matches: dict[str, ModelMatch | None] = {}
+    chosen: dict[str, tuple[dict, str, int]] = {}
     for name, members in by_deployment.items():
-        served, _ = Counter(s.model for s in members).most_common(1)[0]
-        match = match_model(served, specs)
-        if match is None or match.basis != "catalog":
-            continue  # only a known shape can be re-planned
-        same = [s for s in members if s.model == served]
-        first = same[0]
-        gpus = list(first.gpus.all()) or [g for g in first.host.gpus.all() if g.active]
-        gpu_type = match_gpu_type(gpus[0].name, gpus[0].memory_total_bytes, types) if gpus else None
-        per_replica = len(first.gpus.all()) or first.tensor_parallel or 1
-        dtype = first.dtype.lower() if first.dtype.lower() in dtypes else "bfloat16"
-        out[name] = Running(name, served, match.name, dtype, _quantization(first), gpu_type, per_replica, len(same))
+        served, replicas = Counter(s["model"] for s in members).most_common(1)[0]
+        if served not in matches:
+            matches[served] = match_model(served, specs)
+        if matches[served] is not None and matches[served].basis == "catalog":  # only a known shape is re-planned
+            chosen[name] = (next(s for s in members if s["model"] == served), matches[served].name, replicas)
+    gpus = _first_gpus([first for first, _, _ in chosen.values()])
+    types, dtypes = list(GpuType.objects.all()), {key for key, _ in DTYPES}
+    out = {}
+    for name, (first, model, replicas) in chosen.items():
+        gpu = gpus.get(first["pk"])
+        gpu_type = match_gpu_type(gpu[0], gpu[1], types) if gpu else None
+        dtype = first["dtype"].lower() if first["dtype"].lower() in dtypes else "bfloat16"
+        out[name] = Running(name, first["model"], model, dtype, _quantization(first["quantization"], first["model"]),
+                            gpu_type, first["n_gpus"] or first["tensor_parallel"] or 1, replicas)  # fmt: skip
     return out
 
 

@@ -30,7 +30,7 @@ def test_a_plan_past_eight_gpus_is_shown_as_nodes(as_viewer):
     assert "2 nodes × 8: tensor parallel 8, pipeline parallel 2" in page  # L4: 16 GPUs
 
 
-def test_starting_from_a_deployment_compares_every_gpu_type_with_today(as_viewer):
+def test_starting_from_a_deployment_compares_every_gpu_type_with_today(as_viewer, django_assert_max_num_queries):
     host = recs.host("node-a", "chat", gpus=2)
     server = InferenceServer.objects.create(host=host, server_id="vllm:8000", kind="vllm", tensor_parallel=1,
                                             model="meta-llama/Llama-3.1-8B-Instruct-FP8", dtype="auto")  # fmt: skip
@@ -39,7 +39,11 @@ def test_starting_from_a_deployment_compares_every_gpu_type_with_today(as_viewer
     InferenceServer.objects.create(host=host2, server_id="vllm:8000", kind="vllm", tensor_parallel=1,
                                    model="meta-llama/Llama-3.1-8B-Instruct-FP8").gpus.set(host2.gpus.all())  # fmt: skip
     recs.host("node-c", "unknown-model", gpus=1)
-    page = as_viewer.get("/planner/").content.decode()
+    for i in range(5):  # more deployments cost no more queries
+        more = recs.host(f"node-d{i}", f"more-{i}", gpus=1)
+        InferenceServer.objects.create(host=more, server_id="tgi:80", kind="tgi", model="google/gemma-2-9b-it")
+    with django_assert_max_num_queries(10):
+        page = as_viewer.get("/planner/").content.decode()
     assert '<option value="chat">chat</option>' in page and "unknown-model" not in page
 
     resp = as_viewer.get("/planner/?deployment=chat&load=1")
