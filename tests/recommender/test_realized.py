@@ -14,7 +14,7 @@ from django.apps import apps
 
 from recommender import realized
 from recommender.models import HostPrice, Recommendation
-from telemetry.models import RollupCursor
+from telemetry.models import Gpu, RollupCursor
 from tests.recommender import history
 from tests.recommender.history import day, gpu, host, nov, price_h100, report, report_gpu, report_host
 
@@ -116,6 +116,22 @@ def test_a_replacement_host_counts_against_the_saving_and_a_group_never_counts_n
     # Dec 2 01:00 – Dec 3 12:00 = 35 h: old saves 4 × 35 = 140, new costs 2 × 35 = 70 it did not before: 70.
     # grew: (2 − 4) × 35 < 0, floored at 0 as a group of its own.
     assert got.usd == pytest.approx(70.0) and (got.recommendations, got.hosts) == (2, 3)
+
+
+def test_hosts_are_priced_by_their_own_price_else_their_gpus_else_their_vcpus(settings):
+    price_h100()
+    settings.VCPU_HOURLY_USD = 0.05
+    own, gpus, odd, cpu = host("own"), host("gpus"), host("odd"), host("cpu", cpus=10)
+    HostPrice.objects.create(host=own, hourly_usd=7.0)
+    gpu(own, 0), gpu(gpus, 0)
+    Gpu.objects.create(uuid="GPU-odd", host=odd, index=0, name="Mystery 9000", memory_total_bytes=10**10)
+    for h in (own, gpus, odd, cpu):
+        report(h, day(1), day(1, 10))
+    ids = [own.pk, gpus.pk, odd.pk, cpu.pk]
+    got = realized.measure(ids, day(1), day(1, 10), realized.Prices(ids)).hosts
+    assert got[own.pk].usd == pytest.approx(70.0) and got[gpus.pk].usd == pytest.approx(20.0)
+    assert got[odd.pk].usd == 0.0 and got[odd.pk].unpriced_gpu_hours == pytest.approx(10.0)
+    assert got[cpu.pk].usd == pytest.approx(10 * 0.05 * 10) and got[cpu.pk].host_hours == pytest.approx(10.0)
 
 
 def test_the_migration_backfills_acknowledged_rows_from_their_last_status_change():
