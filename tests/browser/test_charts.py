@@ -158,6 +158,9 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     expect(page).not_to_have_url(re.compile(rf"from={lo}&"))
     q = _query(page)
     assert int(q["to"][0]) - int(q["from"][0]) == pytest.approx(3 * (hi - lo), abs=2)
+    page.go_back()  # each range the viewer picked is a history entry
+    expect(page).to_have_url(re.compile(rf"from={lo}&to={hi}"))
+    _until(page, f"RightsizerCharts.charts()[0].scales.x.min === {lo * 1000}")
 
     # A range the server refuses: the page says why and shows its default, without a failed request.
     page.goto(DEPLOYMENT + "?range=99d")
