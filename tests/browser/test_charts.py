@@ -1,7 +1,8 @@
 """The charts in Chromium: values in their unit, nice ticks, the range in the URL, drag-to-zoom, one crosshair.
 
-One fleet, one test: a deployment page opened from a shared URL, reloaded, hovered, dragged and
-zoomed out, then a refused URL range; the formatting is checked by calling the page's own
+One deployment (one simulated host, two days, rolled up: seconds to build where the whole browser
+fleet takes tens), one test: its page opened from a shared URL, reloaded, hovered, dragged, zoomed
+out and taken Back, then a refused URL range; the formatting is checked by calling the page's own
 RightsizerCharts, the same code the charts use.
 """
 
@@ -16,11 +17,14 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
+from collectors.simulate import ARCHETYPES
+from telemetry.rollups import run_rollups
 from tests.browser.conftest import login
+from tests.recommender.fleet import push_fleet
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog")]
 
-DEPLOYMENT = "/deployments/oversized/"
+DEPLOYMENT = "/deployments/chat-diurnal/"
 GIB = 1024**3
 
 FORMATS = {
@@ -57,6 +61,13 @@ TICKS_JS = """([unit, values]) => {
 }"""
 
 
+@pytest.fixture
+def one_deployment(client, agent_token, catalog):
+    chat = [a for a in ARCHETYPES if a.name == "chat-diurnal"]
+    push_fleet(client, agent_token[1], days=2.0, step_s=300.0, end=time.time() - 60, archetypes=chat)
+    run_rollups()
+
+
 def _query(page) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query)
 
@@ -86,7 +97,7 @@ def _nice(step: float) -> bool:
     return any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5))
 
 
-def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(page, browser_fleet, viewer):
+def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(page, one_deployment, viewer):
     login(page, "viewer", "viewer-pass-123", DEPLOYMENT + "?range=24h")
     status = page.locator("[data-range-status]")
     expect(status).to_contain_text("the last 24h from 5m rollups")
