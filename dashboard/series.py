@@ -6,12 +6,13 @@ raw samples for a few hours, else the rollups' time-weighted means.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Avg, Sum
+from django.db import connection
+from django.db.models.expressions import RawSQL
 
+from dashboard import deployment_rollup
 from dashboard.timerange import TimeRange
 from recommender import memory
 from recommender.catalog import match_model
@@ -44,24 +45,32 @@ def _counters(entity: str) -> frozenset[str]:
     return frozenset(m.wire for m in registry.of(entity) if m.chart_aggregate == "increase")
 
 
+def _epoch_ms() -> RawSQL:
+    """The row's time as epoch milliseconds, computed by the database: turning a thousand timestamps
+    into datetimes and back cost more than the query."""
+    if connection.vendor == "postgresql":
+        return RawSQL("(EXTRACT(EPOCH FROM ts) * 1000)::bigint", [])
+    return RawSQL("CAST(ROUND((julianday(ts) - 2440587.5) * 86400000.0) AS INTEGER)", [])
+
+
 def _rows(raw_model, rollup_model, key: str, ids: list[int], metrics: dict, r: TimeRange):
     raw = r.period_s is None
     columns = [raw_col if raw else roll_col for raw_col, roll_col in metrics.values()]
     qs = (raw_model.objects if raw else rollup_model.objects.filter(period_s=r.period_s)).filter(
         **{f"{key}__in": ids}, ts__gte=r.lo, ts__lt=r.hi
     )
-    return qs.order_by(key, "ts").values_list(key, "ts", *columns)
+    return qs.annotate(ms=_epoch_ms()).order_by(key, "ts").values_list(key, "ms", *columns)
 
 
 def _columns(rows, metrics: dict, counters: frozenset[str] = frozenset()) -> dict[int, dict[str, list]]:
     """Per entity {"t": [ms], metric: [value]}; `counters` (raw tier only) become increments."""
     out: dict[int, dict[str, list]] = {}
     names = list(metrics)
-    for entity, ts, *values in rows:
+    for entity, ms, *values in rows:
         cols = out.get(entity)
         if cols is None:
             cols = out[entity] = {"t": [], **{n: [] for n in names}}
-        cols["t"].append(int(ts.timestamp() * 1000))
+        cols["t"].append(ms)
         for name, value in zip(names, values, strict=True):
             cols[name].append(None if value is None else round(float(value), 2))
     for cols in out.values():
@@ -174,31 +183,15 @@ def _gpu_needs(servers: list[InferenceServer], server_cols: dict[int, dict[str, 
     return out
 
 
-def deployment_series(host_ids: list[int], r: TimeRange) -> dict[str, Any]:
-    """Σ of the deployment's GPU utilization (in GPUs busy) and generated tokens/s, per period."""
-    period = r.period_s  # deployments read rollups only: raw timestamps of different hosts do not line up
-    load = (
-        GpuRollup.objects.filter(period_s=period, ts__gte=r.lo, ts__lt=r.hi, gpu__host_id__in=host_ids)
-        .values("ts")
-        .annotate(load=Sum("util_pct_mean"))
-        .order_by("ts")
-        .values_list("ts", "load")
-    )
-    tokens = dict(
-        ServerRollup.objects.filter(period_s=period, ts__gte=r.lo, ts__lt=r.hi, server__host_id__in=host_ids)
-        .values("ts")
-        .annotate(tps=Sum("gen_tps_mean"), waiting=Avg("waiting_mean"))
-        .values_list("ts", "tps")
-    )
-    by_ts: dict = defaultdict(dict)
-    for ts, value in load:
-        by_ts[ts]["gpus_busy"] = None if value is None else round(units.gpus_busy(value), 3)
-    for ts, value in tokens.items():
-        by_ts[ts]["gen_tps"] = None if value is None else round(value, 1)
-    times = sorted(by_ts)
+def deployment_series(name: str, host_ids: list[int], r: TimeRange) -> dict[str, Any]:
+    """Σ of the deployment's GPU utilization (in GPUs busy) and generated tokens/s, per period, from its own
+    rollup (dashboard.deployment_rollup; `host_ids`, its hosts, for history from before that was kept)."""
+    # deployments read rollups only: raw timestamps of different hosts do not line up
+    sums = deployment_rollup.read(name, host_ids, r.period_s, r.lo, r.hi)
+    times = sorted(sums)
     return {
         "range": r.as_json(),
         "t": [int(ts.timestamp() * 1000) for ts in times],
-        "gpus_busy": [by_ts[ts].get("gpus_busy") for ts in times],
-        "gen_tps": [by_ts[ts].get("gen_tps") for ts in times],
+        "gpus_busy": [None if sums[ts][0] is None else round(units.gpus_busy(sums[ts][0]), 3) for ts in times],
+        "gen_tps": [None if sums[ts][1] is None else round(sums[ts][1], 1) for ts in times],
     }

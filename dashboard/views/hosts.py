@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -80,7 +81,7 @@ def host_series(request: HttpRequest, pk: int) -> JsonResponse:
         r = timerange.parse(request.GET)
     except timerange.BadRange as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
-    return JsonResponse(series.host_series(h, r))
+    return _json(series.host_series(h, r))
 
 
 @json_viewer_required
@@ -93,4 +94,9 @@ def gpu_series(request: HttpRequest, pk: int, index: int) -> JsonResponse:
         r = timerange.parse(request.GET)
     except timerange.BadRange as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
-    return JsonResponse(series.gpu_series(g, r))
+    return _json(series.gpu_series(g, r))
+
+
+def _json(body: dict) -> HttpResponse:
+    """orjson: a 30-day series of an 8-GPU host is half a megabyte, ten times faster to write than with json."""
+    return HttpResponse(orjson.dumps(body), content_type="application/json")
