@@ -140,6 +140,8 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     _until(page, "RightsizerCharts.crosshair().x !== null && "
                            "RightsizerCharts.crosshair().charts.every((c) => c.active > 0)")  # fmt: skip
     hover = page.evaluate("RightsizerCharts.crosshair()")
+    lefts = page.evaluate("RightsizerCharts.charts().map((c) => c.chartArea.left)")
+    assert len(set(lefts)) == 1, lefts  # one y-axis width: the crosshair is one line down the page
     assert len(hover["charts"]) == 2, hover
     assert any(re.fullmatch(r"generated tokens/s: [\d.,]+k? tok/s", line) for line in hover["charts"][1]["lines"])
     assert any(re.fullmatch(r"GPUs busy: [\d.,]+", line) for line in hover["charts"][0]["lines"]), hover

@@ -14,6 +14,7 @@
   const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   const KIB = 1024, MIB = 1024 ** 2, GIB = 1024 ** 3, TIB = 1024 ** 4;
   const MINUTE = 60000, HOUR = 3600000, DAY = 86400000;
+  const Y_AXIS_WIDTH = 84; // px: "1,500 tok/s" and an axis title
 
   // ---- units -------------------------------------------------------------------------------------
   // Each unit lists its display scales, smallest first: [factor (base units per display unit), suffix].
@@ -261,7 +262,9 @@
     const unit = unitOf(unitKey);
     const top = opts.yMax !== undefined ? opts.yMax : unit.max;
     const title = opts.yTitle || unit.title;
-    const y = { beginAtZero: true,
+    // One width for every y axis (unless its labels need more), so the charts of a column share
+    // their time axis and the crosshair runs down the page as one line.
+    const y = { beginAtZero: true, afterFit: (axis) => { axis.width = Math.max(axis.width, Y_AXIS_WIDTH); },
       ticks: { maxTicksLimit: 6, callback: (v, i, ticks) => tickLabel(scale, v, ticks) } };
     // Chart.js picks steps of 1/2/5 × 10^k × stepSize: a stepSize of a power of ten in the display
     // unit gives 10 GiB steps, not 0/47/93 GiB. Counts step by whole numbers only (no "1 1 1 0 0 0").
