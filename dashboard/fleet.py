@@ -1,41 +1,48 @@
 """The fleet as the overview and deployment pages read it: one row per host, filters, sorting and totals.
 
-A fixed number of queries whatever the fleet size: hosts (with their stored deployment), their
-summary and open recommendation count, their deployments' open advice, GPU counts by type, open
-savings (each deployment's capped at what it costs).
+A fixed number of queries whatever the fleet size. The fleet page pages, filters and sorts in
+SQL and reads only its page's hosts in detail; its totals and each deployment's share of the
+savings come from one grouped query over hosts and their summaries (DeploymentFigures), so
+10,000 hosts cost a few aggregates rather than 10,000 model instances. The deployment page
+(`members`) reads its few hosts whole and derives the same figures from them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 
-from dashboard.plan import CappedSaving, DeploymentSaving, capped_saving, deployment_costs
+from dashboard.plan import CappedSaving, DeploymentSaving, capped_saving
 from recommender.models import HostSummary, Recommendation
 from telemetry.models import Gpu, Host
 
 OPEN = ["open", "acknowledged"]
-SORTS = {
-    "hostname": lambda r: r.host.hostname.lower(),
-    "status": lambda r: r.status,
-    "deployment": lambda r: r.deployment.lower(),
-    "gpus": lambda r: r.summary.gpu_count if r.summary else -1,
-    "util": lambda r: _num(r.summary and r.summary.util_mean_pct),
-    "need": lambda r: _num(r.need_pct),
-    "cost": lambda r: _num(r.summary and r.summary.usd_month),
-    "recs": lambda r: r.all_recs,
-    "seen": lambda r: r.host.last_seen.timestamp() if r.host.last_seen else -1.0,
-}
+SORTS = ["hostname", "status", "deployment", "gpus", "util", "need", "cost", "recs", "seen"]
 STATUSES = ["online", "offline", "never seen"]
-
-
-def _num(value: float | None) -> float:
-    return -1.0 if value is None else float(value)
+HEAVY = ("gpu_processes", "inventory_ids", "inventory_hash", "identity_history", "identity_conflict_hostnames")
 
 
 @dataclass
@@ -72,72 +79,142 @@ class HostRow:
     def labels(self) -> list[str]:
         return [f"{k}={v}" for k, v in sorted(self.host.labels.items())]
 
+    def weight(self, basis: str) -> float:
+        """What this host brings to its deployment's `basis` (DeploymentFigures.share_basis)."""
+        if basis == "cost":
+            return float(self.summary.usd_month)
+        if basis == "GPUs":
+            return float(self.summary.gpu_count if self.summary else 0)
+        return 1.0
+
+
+@dataclass
+class DeploymentFigures:
+    """A deployment's hosts summed: what its share of the saving follows and what the fleet's totals add up."""
+
+    hosts: int = 0
+    online: int = 0
+    summarised: int = 0  # with a summary (the others were registered since the last one)
+    priced: int = 0  # with a summary that has a price
+    usd_month: float = 0.0
+    gpus: int = 0
+    idle_gpus: int = 0
+    energy_kwh_month: float = 0.0
+    recs: int = 0  # its own open advice (the plan's steps and the like)
+
+    @property
+    def complete(self) -> bool:
+        """Every host priced: its cost is what its hosts cost, not what its plan says."""
+        return self.priced == self.hosts
+
+    def share_basis(self) -> tuple[str, float]:
+        """A host's share of the deployment's saving follows its cost where every host is priced, else its
+        GPUs, else one part per host; with the deployment's total of that."""
+        if self.complete and self.usd_month > 0:
+            return "cost", self.usd_month
+        if self.gpus > 0:
+            return "GPUs", float(self.gpus)
+        return "hosts", float(self.hosts)
+
+    def add(self, r: HostRow) -> None:
+        s = r.summary
+        self.hosts += 1
+        self.online += r.status == "online"
+        if s is not None:
+            self.summarised += 1
+            self.priced += s.usd_month is not None
+            self.usd_month += s.usd_month or 0.0
+            self.gpus += s.gpu_count
+            self.idle_gpus += s.idle_gpus
+            self.energy_kwh_month += s.energy_kwh_month
+
 
 def online_since(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=settings.HOST_OFFLINE_AFTER_S)
 
 
+def _status(h: Host, since: datetime) -> str:
+    return "never seen" if h.last_seen is None else ("online" if h.last_seen >= since else "offline")
+
+
+def _open_recs() -> Subquery:
+    """Open advice about the host or its GPUs, counted per host in SQL."""
+    qs = Recommendation.objects.filter(host=OuterRef("pk"), status__in=OPEN).order_by()
+    return Subquery(qs.annotate(n=Func(F("pk"), function="COUNT")).values("n"))
+
+
+def _detailed(hosts: QuerySet) -> QuerySet:
+    """The hosts with what a row shows: summary and open advice, without the inventory's large columns."""
+    return hosts.select_related("summary").defer(*HEAVY).annotate(open_recs=_open_recs())
+
+
 def load_rows(deployment: str | None = None) -> list[HostRow]:
-    """Every host's row, or only those of one deployment."""
+    """Every host's row, or only those of one deployment, read whole (the deployment page's few)."""
     since = online_since()
-    hosts = (
-        Host.objects.select_related("summary")
-        .defer("gpu_processes", "inventory_ids", "inventory_hash")
-        .annotate(open_recs=Count("recommendations", filter=Q(recommendations__status__in=OPEN)))
-        .order_by("hostname", "pk")
-    )
+    hosts = _detailed(Host.objects.all()).order_by("hostname", "pk")
     if deployment is not None:
         hosts = hosts.filter(deployment=deployment)
-    rows = []
-    for h in hosts:
-        status = "never seen" if h.last_seen is None else ("online" if h.last_seen >= since else "offline")
-        rows.append(HostRow(h, _summary(h), h.deployment, status, h.open_recs))
-    _add_deployment_recs(rows, deployment)
+    rows = [HostRow(h, _summary(h), h.deployment, _status(h, since), h.open_recs) for h in hosts]
+    figures: dict[str, DeploymentFigures] = {}
+    for r in rows:
+        figures.setdefault(r.deployment, DeploymentFigures()).add(r)
+    for name, n in _deployment_recs(deployment).values_list("deployment", "n"):
+        if name in figures:
+            figures[name].recs = n
+    _add_deployment_recs(rows, figures, fleet_saving(figures, deployment))
     return rows
 
 
-def _add_deployment_recs(rows: list[HostRow], deployment: str | None) -> None:
-    """Each row learns its deployment's open advice (one query for the count, two for the money): the count,
-    the deployment's saving capped at what it costs, and this host's share of that saving."""
-    qs = Recommendation.objects.filter(status__in=OPEN, target_type="deployment")
+def _deployment_recs(deployment: str | OuterRef | None) -> QuerySet:
+    """The deployments' own open advice counted, per deployment, or for one (a name or an outer query's)."""
+    qs = Recommendation.objects.filter(status__in=OPEN, target_type="deployment").order_by()
     if deployment is not None:
         qs = qs.filter(deployment=deployment)
-    found = dict(qs.values("deployment").annotate(n=Count("pk")).values_list("deployment", "n"))
-    saving = fleet_saving(rows, deployment)
-    groups: dict[str, list[HostRow]] = {}
-    for r in rows:
-        r.deployment_recs = found.get(r.deployment, 0)
-        groups.setdefault(r.deployment, []).append(r)
-    for name, members in groups.items():
-        d = saving.per_deployment.get(name)
-        basis, weights = _weights(members)
-        total = sum(weights)
-        for r, w in zip(members, weights, strict=True):
-            r.deployment_saving, r.share_basis = d, basis
-            r.share = w / total if total else 1 / len(members)
-            r.deployment_saving_usd_month = d.usd_month if d else 0.0
-            r.saving_scale = saving.scale
-            r.saving_share_usd_month = r.deployment_saving_usd_month * saving.scale * r.share
+    return qs.values("deployment").annotate(n=Count("pk"))
 
 
-def _weights(members: list[HostRow]) -> tuple[str, list[float]]:
-    """What a host's share of its deployment's saving follows: its cost where every host is priced, else
-    its GPUs, else one part per host."""
-    costs = [r.summary.usd_month if r.summary else None for r in members]
-    if all(c is not None for c in costs) and sum(costs) > 0:
-        return "cost", [float(c) for c in costs]
-    gpus = [r.summary.gpu_count if r.summary else 0 for r in members]
-    if sum(gpus) > 0:
-        return "GPUs", [float(g) for g in gpus]
-    return "hosts", [1.0] * len(members)
+def deployment_figures(since: datetime) -> dict[str, DeploymentFigures]:
+    """Every deployment's figures in one grouped query over hosts and their summaries."""
+    grouped = (
+        Host.objects.order_by()
+        .values("deployment")
+        .annotate(
+            hosts=Count("pk"), online=Count("pk", filter=Q(last_seen__gte=since)), summarised=Count("summary"),
+            priced=Count("summary__usd_month"), usd_month=Sum("summary__usd_month"), gpus=Sum("summary__gpu_count"),
+            idle_gpus=Sum("summary__idle_gpus"), energy_kwh_month=Sum("summary__energy_kwh_month"),
+            recs=Subquery(_deployment_recs(OuterRef("deployment")).values("n")),
+        )
+    )  # fmt: skip
+    out = {}
+    for g in grouped:
+        name = g.pop("deployment")
+        out[name] = DeploymentFigures(**{k: v for k, v in g.items() if v is not None})  # Σ of nothing is NULL
+    return out
 
 
-def fleet_saving(rows: list[HostRow], deployment: str | None = None) -> CappedSaving:
-    """The rows' deployments' open advice, each capped at what its hosts cost (or at what its plan says it
+def fleet_saving(figures: dict[str, DeploymentFigures], deployment: str | None = None) -> CappedSaving:
+    """The deployments' open advice, each capped at what its hosts cost (or at what its plan says it
     costs where some host is unpriced), the whole at the fleet's cost."""
-    unpriced = {r.deployment for r in rows if not r.summary or r.summary.usd_month is None}
-    complete = {r.deployment for r in rows} - unpriced
-    return capped_saving(deployment_costs(rows), complete, deployment)
+    costs = {name: f.usd_month for name, f in figures.items()}
+    return capped_saving(costs, {name for name, f in figures.items() if f.complete}, deployment)
+
+
+def _add_deployment_recs(rows: list[HostRow], figures: dict[str, DeploymentFigures], saving: CappedSaving) -> None:
+    """Each row learns its deployment's open advice: the count, the deployment's saving capped at what it costs,
+    and this host's share of that saving."""
+    for r in rows:
+        f = figures.get(r.deployment)
+        if f is None:  # registered between the grouped query and the page's: it is its deployment's only part
+            f = figures[r.deployment] = DeploymentFigures()
+            f.add(r)
+        d = saving.per_deployment.get(r.deployment)
+        basis, total = f.share_basis()
+        r.deployment_recs = f.recs
+        r.deployment_saving, r.share_basis = d, basis
+        r.share = r.weight(basis) / total if total else 1 / f.hosts
+        r.deployment_saving_usd_month = d.usd_month if d else 0.0
+        r.saving_scale = saving.scale
+        r.saving_share_usd_month = r.deployment_saving_usd_month * saving.scale * r.share
 
 
 def _summary(host: Host) -> HostSummary | None:
@@ -156,35 +233,103 @@ def member_ids(name: str) -> list[int]:
     return list(Host.objects.filter(deployment=name).order_by("pk").values_list("pk", flat=True))
 
 
-def filter_rows(rows: list[HostRow], q: str = "", deployment: str = "", label: str = "", status: str = "") -> list:
+class _LabelText(Func):
+    """A host's labels as ' k=v k=v' (a space before each, keys sorted), '' without any: what the search
+    box matches besides the names. Written per database: JSON objects are walked differently."""
+
+    output_field = TextField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"COALESCE((SELECT string_agg(' ' || e.key || '=' || e.value, '' ORDER BY e.key) FROM "
+            f"jsonb_each_text(CASE WHEN jsonb_typeof({sql}) = 'object' THEN {sql} END) e), '')",
+            (*params, *params),
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"COALESCE((SELECT group_concat(' ' || e.key || '=' || e.value, '') FROM "
+            f"(SELECT key, value FROM json_each({sql}) WHERE key IS NOT NULL ORDER BY key) e), '')",
+            params,
+        )
+
+
+def _haystack() -> Lower:
+    """Host name, machine id, deployment, instance type, labels and GPU types, lower-cased, spaces between."""
+    gpu_types = Case(When(summary__isnull=False, then=Concat(Value(" "), "summary__gpu_types")), default=Value(""))
+    return Lower(
+        Concat("hostname", Value(" "), "machine_id", Value(" "), "deployment", Value(" "), "instance_type",
+               _LabelText("labels"), gpu_types, output_field=TextField())
+    )  # fmt: skip
+
+
+def label_choices() -> list[str]:
+    """Every 'key=value' some host carries, sorted, from the database without reading the hosts."""
+    table = connection.ops.quote_name(Host._meta.db_table)
+    if connection.vendor == "postgresql":
+        sql = (f"SELECT DISTINCT e.key, e.value FROM {table} h CROSS JOIN LATERAL jsonb_each_text("
+               "CASE WHEN jsonb_typeof(h.labels) = 'object' THEN h.labels END) e")  # fmt: skip
+    else:
+        sql = f"SELECT DISTINCT e.key, e.value FROM {table} h, json_each(h.labels) e WHERE e.key IS NOT NULL"
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        return sorted(f"{k}={v}" for k, v in cur.fetchall())
+
+
+def filter_hosts(
+    hosts: QuerySet, since: datetime, q: str = "", deployment: str = "", label: str = "", status: str = ""
+) -> QuerySet:
+    """The hosts the fleet page's search box and menus leave: `q` anywhere in the row's names, labels and
+    GPU types (any case); `label` as key=value, or key alone for any value; `status` as the rows show it."""
     q = q.strip().lower()
     if q:
-        rows = [r for r in rows if q in _haystack(r)]
+        hosts = hosts.alias(haystack=_haystack()).filter(haystack__contains=q)
     if deployment:
-        rows = [r for r in rows if r.deployment == deployment]
+        hosts = hosts.filter(deployment=deployment)
     if label:
-        key, _, value = label.partition("=")
-        rows = [r for r in rows if key in r.host.labels and (not _ or str(r.host.labels[key]) == value)]
+        key, has_value, value = label.partition("=")
+        hosts = hosts.filter(labels__has_key=key)
+        if has_value:
+            hosts = hosts.alias(label_value=KeyTransform(key, "labels")).filter(label_value=value)
     if status:
-        rows = [r for r in rows if r.status == status]
-    return rows
+        by_status = {"online": Q(last_seen__gte=since), "offline": Q(last_seen__lt=since),
+                     "never seen": Q(last_seen__isnull=True)}  # fmt: skip
+        hosts = hosts.filter(by_status[status]) if status in by_status else hosts.none()
+    return hosts
 
 
-def _haystack(r: HostRow) -> str:
-    parts = [r.host.hostname, r.host.machine_id, r.deployment, r.host.instance_type, *r.labels]
-    if r.summary:
-        parts.append(r.summary.gpu_types)
-    return " ".join(parts).lower()
+def _sort_key(key: str, since: datetime):
+    """The SQL of a column's sort key; missing values sort as -1, below every real one."""
+    if key == "status":
+        return Case(When(last_seen__isnull=True, then=Value("never seen")), When(last_seen__gte=since,
+                    then=Value("online")), default=Value("offline"))  # fmt: skip
+    if key == "deployment":
+        return Lower("deployment")
+    if key == "need":
+        known = Q(summary__memory_need_bytes__isnull=False) & ~Q(summary__gpu_memory_bytes=0)
+        need = 100.0 * F("summary__memory_need_bytes") / F("summary__gpu_memory_bytes")
+        return Case(When(known, then=need), default=Value(-1.0), output_field=FloatField())
+    if key == "recs":
+        of_deployment = Subquery(_deployment_recs(OuterRef("deployment")).values("n"))
+        return _open_recs() + Coalesce(of_deployment, 0)
+    if key == "seen":
+        return Coalesce("last_seen", Value(datetime(1, 1, 1, tzinfo=UTC)))  # never seen: before any time
+    column = {"gpus": "summary__gpu_count", "util": "summary__util_mean_pct", "cost": "summary__usd_month"}[key]
+    return Coalesce(column, Value(-1), output_field=FloatField())
 
 
-def sort_rows(rows: list[HostRow], sort: str) -> tuple[list[HostRow], str]:
-    """Sorted by `sort` (a key of SORTS, '-' first for descending); an unknown key sorts by hostname."""
+def sort_hosts(hosts: QuerySet, sort: str, since: datetime) -> tuple[QuerySet, str]:
+    """Sorted by `sort` (one of SORTS, '-' first for descending), ties by host name (any case first) whichever
+    the direction; an unknown key sorts by host name."""
+    if sort.lstrip("-") not in SORTS:
+        sort = "hostname"
     key = sort.lstrip("-")
-    by_name = sorted(rows, key=SORTS["hostname"])
-    if key not in SORTS:
-        return by_name, "hostname"
-    # A stable sort, reversed or not, keeps ties in hostname order.
-    return sorted(by_name, key=SORTS[key], reverse=sort.startswith("-")), sort
+    value = Lower("hostname") if key == "hostname" else _sort_key(key, since)
+    first = F("sort_key").desc() if sort.startswith("-") else F("sort_key").asc()
+    return hosts.alias(sort_key=value).order_by(first, Lower("hostname"), "hostname", "pk"), sort
 
 
 @dataclass
@@ -207,23 +352,55 @@ class Totals:
         return sum(n for _, n in self.gpus_by_type)
 
 
-def totals(rows: list[HostRow]) -> Totals:
+def totals(figures: dict[str, DeploymentFigures] | None = None, saving: CappedSaving | None = None) -> Totals:
+    """The fleet's cards, from the deployments' figures and capped saving (read here unless given)."""
+    figures = deployment_figures(online_since()) if figures is None else figures
+    saving = fleet_saving(figures) if saving is None else saving
     gpus = Counter(
         dict(Gpu.objects.filter(active=True).values("name").annotate(n=Count("pk")).values_list("name", "n"))
     )
-    shares = [r.saving_share_usd_month for r in rows]  # the hosts' shares add up to the fleet's total
-    capped = any(r.deployment_saving and r.deployment_saving.capped for r in rows)
-    summaries = [r.summary for r in rows if r.summary]
+    counted = [saving.per_deployment[name] for name in figures if name in saving.per_deployment]
+    every = list(figures.values())
     return Totals(
-        hosts=len(rows),
-        online=sum(r.status == "online" for r in rows),
-        offline=sum(r.status != "online" for r in rows),
+        hosts=sum(f.hosts for f in every),
+        online=sum(f.online for f in every),
+        offline=sum(f.hosts - f.online for f in every),
         gpus_by_type=gpus.most_common(),
-        usd_month=sum(s.usd_month or 0.0 for s in summaries),
-        saving_usd_month=round(sum(shares), 2),
-        saving_capped=capped or any(r.saving_scale < 1 for r in rows),
-        idle_gpus=sum(s.idle_gpus for s in summaries),
-        energy_kwh_month=sum(s.energy_kwh_month for s in summaries),
-        unpriced_hosts=sum(1 for r in rows if r.summary and r.summary.usd_month is None),
-        pending_hosts=sum(1 for r in rows if not r.summary),
+        usd_month=sum(f.usd_month for f in every),
+        # the hosts' shares add up to their deployment's saving: Σ over the deployments that have hosts
+        saving_usd_month=round(sum(d.usd_month * saving.scale for d in counted), 2),
+        saving_capped=any(d.capped for d in counted) or bool(figures and saving.scale < 1),
+        idle_gpus=sum(f.idle_gpus for f in every),
+        energy_kwh_month=sum(f.energy_kwh_month for f in every),
+        unpriced_hosts=sum(f.summarised - f.priced for f in every),
+        pending_hosts=sum(f.hosts - f.summarised for f in every),
     )
+
+
+@dataclass
+class Overview:
+    """The fleet page: its totals, one page of rows, and what its menus offer."""
+
+    totals: Totals
+    page: Page
+    sort: str
+    deployments: list[str]
+    labels: list[str]
+
+
+def overview(params: dict[str, str], sort: str, page: str | None, per_page: int) -> Overview:
+    """Filtered, sorted and paged in SQL; only the page's hosts are read whole, the rest as sums."""
+    since = online_since()
+    figures = deployment_figures(since)
+    saving = fleet_saving(figures)
+    fleet_totals = totals(figures, saving)
+    hosts, sort = sort_hosts(filter_hosts(Host.objects.all(), since, **params), sort, since)
+    paginator = Paginator(_detailed(hosts), per_page)
+    # A cached property, set here: counting the detailed query would run its per-host subquery for every host;
+    # and unfiltered, the grouped query counted them already.
+    paginator.count = hosts.count() if any(params.values()) else fleet_totals.hosts
+    shown = paginator.get_page(page)
+    rows = [HostRow(h, _summary(h), h.deployment, _status(h, since), h.open_recs) for h in shown.object_list]
+    _add_deployment_recs(rows, figures, saving)
+    shown.object_list = rows
+    return Overview(fleet_totals, shown, sort, sorted(name for name in figures if name), label_choices())

@@ -36,3 +36,21 @@ class TrendDayDone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} summed at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class DeploymentRollup(models.Model):
+    """A deployment's GPUs and inference servers summed per rollup period, for its chart
+    (dashboard.deployment_rollup): 720 rows for 30 days instead of one per GPU and hour."""
+
+    pk = models.CompositePrimaryKey("deployment", "period_s", "ts")
+    deployment = models.CharField(max_length=255)
+    period_s = models.PositiveIntegerField()
+    ts = models.DateTimeField()
+    util_pct_sum = models.FloatField(null=True, help_text="Σ util_pct_mean over its GPUs")
+    gen_tps_sum = models.FloatField(null=True, help_text="Σ gen_tps_mean over its inference servers")
+
+    class Meta:
+        indexes = [models.Index(fields=["period_s", "ts"], name="deployment_rollup_period_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.deployment} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"

@@ -85,7 +85,7 @@ class FleetCollector(Collector):
     def _money(self) -> Iterator[GaugeMetricFamily]:
         from dashboard import fleet
 
-        totals = fleet.totals(fleet.load_rows())
+        totals = fleet.totals()
         yield GaugeMetricFamily("rightsizer_fleet_cost_usd_month", "What the priced hosts cost a month (the fleet "
                                 "page's figure).", value=totals.usd_month)  # fmt: skip
         yield GaugeMetricFamily("rightsizer_potential_saving_usd_month", "The open advice's monthly saving, each "

@@ -189,6 +189,9 @@ def roll(period_s: int, lo: datetime, hi: datetime, host_id: int | None = None) 
                 # One host's rows broke the statement for all (an overflow, a value out of range).
                 _roll_each_host(period_s, params, start, end, hosts)
         start = end
+    from dashboard import deployment_rollup  # the deployment charts' sums of what was just rolled
+
+    deployment_rollup.refresh(period_s, lo, hi, host_id)
 
 
 def _roll_chunk(period_s: int, params: dict, host_id: int | None) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.paginator import Paginator
 from django.db.models import Count, F, FloatField, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -24,18 +23,16 @@ COST_WINDOW_DAYS = 7
 
 @viewer_required
 def overview(request: HttpRequest) -> HttpResponse:
-    rows = fleet.load_rows()
-    totals = fleet.totals(rows)
     params = {k: request.GET.get(k, "") for k in ("q", "deployment", "label", "status")}
-    shown, sort = fleet.sort_rows(fleet.filter_rows(rows, **params), request.GET.get("sort", "hostname"))
-    page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
+    view = fleet.overview(params, request.GET.get("sort", "hostname"), request.GET.get("page"), PAGE_SIZE)
+    totals, sort = view.totals, view.sort
+    rows = totals.hosts  # the fleet's size: none, and the page explains how to add the first host
     context = {
-        "totals": totals, "page": page, "sort": sort, "params": params, "statuses": fleet.STATUSES,
-        "deployments": sorted({r.deployment for r in rows if r.deployment}),
-        "labels": sorted({label for r in rows for label in r.labels}),
+        "totals": totals, "page": view.page, "sort": sort, "params": params, "statuses": fleet.STATUSES,
+        "deployments": view.deployments, "labels": view.labels,
         "tokens_active": AgentToken.objects.active().count() if not rows else None,
         "server_url": request.build_absolute_uri("/").rstrip("/"),
-        "stale": [r for r in rows if r.summary is None][:1],
+        "stale": totals.pending_hosts > 0,
         "columns": _columns(_without(request.GET, "sort", "page"), sort),
         "querystring": _without(request.GET, "page"),
     }  # fmt: skip
@@ -177,4 +174,4 @@ def deployment_series(request: HttpRequest, name: str) -> JsonResponse:
     ids = fleet.member_ids(name)
     if not ids:
         return JsonResponse({"detail": f"No host belongs to the deployment {name!r}."}, status=404)
-    return JsonResponse(series.deployment_series(ids, r))
+    return JsonResponse(series.deployment_series(name, ids, r))

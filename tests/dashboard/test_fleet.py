@@ -167,3 +167,74 @@ def test_a_host_pages_servers_name_their_gpus_by_index(as_viewer):
     page = as_viewer.get(f"/hosts/{h.pk}/").content.decode()
     table = re.search(r"<table>\s*<thead><tr><th>Server</th>.*?</table>", page, re.S).group(0)
     assert "<th>GPU</th>" in table and "GPU 0, GPU 1" in table
+
+
+def _names(client, url: str) -> list[str]:
+    return [r.host.hostname for r in client.get(url).context["page"]]
+
+
+def _four_hosts():
+    """Two costed hosts with one name in capitals, one not costed yet, one that never reported."""
+    from recommender.models import HostSummary
+    from telemetry.models import Host
+
+    b = recs.host("b-2", "x", gpus=2, usd_month=100.0)
+    a = recs.host("A-1", "y", gpus=1, usd_month=100.0)
+    HostSummary.objects.filter(host=a).update(util_mean_pct=40.0, memory_need_bytes=40 * recs.GIB,
+                                              gpu_memory_bytes=80 * recs.GIB)  # fmt: skip
+    recs.host("c-3", "x", gpus=4)
+    d = recs.host("d-4", "z")
+    Host.objects.filter(pk=d.pk).update(last_seen=None, instance_type="p5.48xlarge", labels={"team": "Blue"})
+    return a, b
+
+
+def test_the_fleet_sorts_missing_values_first_and_ties_by_name_either_way(as_viewer):
+    a, b = _four_hosts()
+    recs.rec("host_rightsize", "x", target_host=b, saving_usd_month=10.0)
+    recs.rec("batching", "y")  # the deployment's own advice counts on its hosts' rows
+    recs.rec("saturation", "y")
+    assert _names(as_viewer, "/") == ["A-1", "b-2", "c-3", "d-4"]  # any case
+    assert _names(as_viewer, "/?sort=-hostname") == ["d-4", "c-3", "b-2", "A-1"]
+    assert _names(as_viewer, "/?sort=cost") == ["c-3", "d-4", "A-1", "b-2"]  # not costed: below every cost
+    assert _names(as_viewer, "/?sort=-cost") == ["A-1", "b-2", "c-3", "d-4"]  # ties keep the name order
+    assert _names(as_viewer, "/?sort=gpus") == ["c-3", "d-4", "A-1", "b-2"]
+    assert _names(as_viewer, "/?sort=-need") == ["A-1", "b-2", "c-3", "d-4"]
+    assert _names(as_viewer, "/?sort=-util") == ["A-1", "b-2", "c-3", "d-4"]
+    assert _names(as_viewer, "/?sort=status") == ["d-4", "A-1", "b-2", "c-3"]  # never seen < online
+    assert _names(as_viewer, "/?sort=seen")[0] == "d-4" and _names(as_viewer, "/?sort=-seen")[-1] == "d-4"
+    assert _names(as_viewer, "/?sort=-recs") == ["A-1", "b-2", "c-3", "d-4"]  # 2, 1, 0, 0
+    assert _names(as_viewer, "/?sort=deployment") == ["b-2", "c-3", "A-1", "d-4"]
+
+
+def test_the_fleet_search_matches_labels_gpu_types_and_instance_types_in_any_case(as_viewer):
+    from recommender.models import HostSummary
+
+    a, _ = _four_hosts()
+    HostSummary.objects.filter(host=a).update(gpu_types="1× NVIDIA H100 80GB HBM3")
+    assert _names(as_viewer, "/?q=TEAM%3Dblue") == ["d-4"]  # the label as the row shows it: key=value
+    assert _names(as_viewer, "/?q=+h100+") == ["A-1"]  # spaces around the words are trimmed
+    assert _names(as_viewer, "/?q=P5.48") == ["d-4"]
+    assert _names(as_viewer, "/?q=m-c-3") == ["c-3"]  # the machine id
+    assert _names(as_viewer, "/?q=%25") == [] and _names(as_viewer, "/?q=_") == []  # literal, not wildcards
+    assert _names(as_viewer, "/?label=team") == ["d-4"]  # the key alone: any value
+    assert _names(as_viewer, "/?label=team%3DBlue") == ["d-4"] and _names(as_viewer, "/?label=team%3Dblue") == []
+    assert _names(as_viewer, "/?label=deployment%3Dx") == ["b-2", "c-3"]
+    assert _names(as_viewer, "/?status=never+seen") == ["d-4"] and _names(as_viewer, "/?status=bogus") == []
+    resp = as_viewer.get("/?deployment=x&sort=-cost")
+    assert [r.host.hostname for r in resp.context["page"]] == ["b-2", "c-3"]
+    assert resp.context["totals"].hosts == 4 and resp.context["totals"].pending_hosts == 2  # the fleet's, whole
+    assert resp.context["deployments"] == ["x", "y", "z"]
+    assert resp.context["labels"] == ["deployment=x", "deployment=y", "team=Blue"]
+
+
+def test_the_fleet_pages_count_what_the_filters_leave(as_viewer, monkeypatch):
+    monkeypatch.setattr("dashboard.views.fleet.PAGE_SIZE", 2)
+    _four_hosts()
+    assert _names(as_viewer, "/?page=2") == ["c-3", "d-4"]
+    assert _names(as_viewer, "/?page=99") == ["c-3", "d-4"] and _names(as_viewer, "/?page=x") == ["A-1", "b-2"]
+    assert _names(as_viewer, "/?sort=-hostname&page=2") == ["b-2", "A-1"]
+    page = as_viewer.get("/").content.decode()
+    assert "page 1 of 2 · 4 hosts" in page and "&page=2" in page
+    filtered = as_viewer.get("/?q=-&status=online&page=2")  # c-3 is online, d-4 never seen
+    assert [r.host.hostname for r in filtered.context["page"]] == ["c-3"]
+    assert "page 2 of 2 · 3 hosts" in filtered.content.decode()

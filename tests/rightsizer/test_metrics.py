@@ -96,7 +96,7 @@ def test_fleet_state_hosts_gpus_advice_money_and_beat_lag(client):
     assert value(samples, "rightsizer_recommendations_open", kind="scale_down") == 1
     assert value(samples, "rightsizer_recommendations_open", kind="quantize") == 1
     assert value(samples, "rightsizer_recommendations_open", kind="idle") == 0  # dismissed
-    page = fleet.totals(fleet.load_rows())
+    page = fleet.totals()
     assert value(samples, "rightsizer_potential_saving_usd_month") == page.saving_usd_month > 0
     assert value(samples, "rightsizer_fleet_cost_usd_month") == page.usd_month == 21900.0
     age = value(samples, "rightsizer_task_last_success_age_seconds", beat_job="rollup", task="telemetry.tasks.roll_up")
