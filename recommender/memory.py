@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from telemetry import units
+
 GIB = 1024**3
 
 # Bytes per weight. 4-bit GPTQ/AWQ: 0.5 plus group scales and zeros (≈0.52 at group size 128).
@@ -117,7 +119,7 @@ def memory_need(shape: ModelShape | None, dtype: str, quantization: str | None, 
         weights = weight_bytes(shape, dtype, quantization)
         if kv_cache_pct is not None:
             pool = kv_pool_bytes(gpu_memory_bytes, gpus, weights, utilization)
-            return MemoryNeed(weights, pool * kv_cache_pct / 100, overhead,
+            return MemoryNeed(weights, pool * units.pct_to_fraction(kv_cache_pct), overhead,
                               f"model weights ({dtype}{', ' + quantization if quantization else ''}) "
                               f"+ the server's KV-cache use ({kv_cache_pct:.0f}% of its pool)")  # fmt: skip
         if nvml_used_bytes is None:

@@ -21,6 +21,7 @@ from typing import Any
 from recommender import memory
 from recommender.findings import GpuTypeInfo
 from recommender.savings import HOURS_PER_MONTH, MIXED_PRICE_FACTOR  # noqa: F401  (re-exported for rules)
+from telemetry import units
 
 DEFAULT_IDLE_SHARE = 0.2  # idle draw ÷ TDP where nothing was measured (the real H100 fixture idles at 17%)
 
@@ -163,7 +164,7 @@ def normalize_precision(dtype: str, quantization: str) -> str:
 
 def replicas_for(load_units: float, per_replica: int, target_pct: float, floor: int) -> int:
     """Replicas of `per_replica` GPUs that carry `load_units` GPUs' worth of work at the target."""
-    gpus = load_units / (target_pct / 100)
+    gpus = load_units / units.pct_to_fraction(target_pct)
     return max(floor, math.ceil(round(gpus / per_replica, 6)))
 
 
@@ -187,7 +188,7 @@ def peaks_by_hour(load_by_hour: dict[int, float], factor: float = 1.0) -> dict[i
     out: dict[int, float] = {}
     for epoch, load in load_by_hour.items():
         h = hour_of(epoch)
-        out[h] = max(out.get(h, 0.0), load / 100 * factor)
+        out[h] = max(out.get(h, 0.0), units.gpus_busy(load) * factor)
     return out
 
 
@@ -231,4 +232,4 @@ def tensor_parallel_flag(server_kind: str | None, n: int) -> str:
         "sglang": f"--tp-size {n}",
         "tgi": f"--num-shard {n}",
         "triton": f"a TensorRT-LLM engine rebuilt with tp_size {n}",
-    }.get(server_kind or "", f"{n} GPUs per replica")
+    }.get(server_kind or "", f"{plural(n, 'GPU')} per replica")

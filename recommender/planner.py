@@ -33,6 +33,7 @@ from recommender import memory
 from recommender.findings import GpuTypeInfo
 from recommender.rules.common import supports
 from recommender.savings import HOURS_PER_MONTH
+from telemetry import units
 
 GPUS_PER_NODE = 8
 MAX_NODES = 8
@@ -135,7 +136,7 @@ def plan(shape: memory.ModelShape, dtype: str, quantization: str | None, context
     kv = per_token * context_tokens * concurrency
     basis = (f"weights at {quantization or dtype} + KV cache for {concurrency} × {context_tokens:,} tokens "
              f"({per_token / 1024:.0f} KiB per token) + {memory.RUNTIME_OVERHEAD_PER_GPU / 1024**3:.1f} GiB per GPU, "
-             f"held with a {margin * 100:.0f}% margin")  # fmt: skip
+             f"held with a {units.fraction_to_pct(margin):.0f}% margin")  # fmt: skip
     if not shape.layers:
         basis = (f"weights at {quantization or dtype} + {memory.RUNTIME_OVERHEAD_PER_GPU / 1024**3:.1f} GiB per GPU; "
                  "no KV cache: give layers, KV heads and head dim to count it")  # fmt: skip

@@ -41,6 +41,7 @@ from django.utils import timezone
 from recommender.catalog import match_gpu_type
 from recommender.models import GpuType, HostPrice, Recommendation
 from recommender.savings import HOURS_PER_MONTH
+from telemetry import units
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, RollupCursor
 from telemetry.rollups import floor_to
@@ -285,7 +286,7 @@ def _gpus(out: Measured, rows, prices: Prices) -> None:
         host_id = prices.gpu_host[row["gpu_id"]]
         u, hours = out.host(host_id), (row["s"] or 0.0) / 3600
         u.kwh += (row["ws"] or 0.0) / 3.6e6
-        u.gpu_busy_s += (row["busy"] or 0.0) / 100
+        u.gpu_busy_s += units.gpus_busy(row["busy"] or 0.0)
         if prices.by_host(host_id):
             continue
         price = prices.gpu_price[row["gpu_id"]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from recommender.findings import Finding, HostStats, ServerStats, evidence, series
 from recommender.rules.common import PREALLOCATING, p, server_gpus
 from recommender.savings import Saving, confidence
+from telemetry import units
 
 NO_SAVING = Saving(
     basis="Not priced: batching raises throughput per GPU. Once the same traffic needs fewer GPUs, "
@@ -80,7 +81,7 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
         if at_limit:
             signs.append(
                 f"the server runs at its limit of {server.max_batch_size} in "
-                f"{server.at_limit_share * 100:.0f}% of busy hours"
+                f"{units.fraction_to_pct(server.at_limit_share):.0f}% of busy hours"
             )
         said = " and ".join(signs)
         reason = (
@@ -164,8 +165,8 @@ def _evidence(host: HostStats, server: ServerStats, gpus, waiting, kv_p95, util_
             evidence(
                 "running at the batch limit",
                 "share of busy hours",
-                server.at_limit_share * 100,
-                th.batching_at_limit_share * 100,
+                units.fraction_to_pct(server.at_limit_share),
+                units.fraction_to_pct(th.batching_at_limit_share),
                 "%",
                 w,
                 c,

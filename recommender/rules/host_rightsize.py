@@ -8,8 +8,10 @@ deployment's plan (GPU count and type) already decides.
 from __future__ import annotations
 
 from recommender.findings import Context, Finding, HostStats, evidence, series
+from recommender.plan import plural
 from recommender.rules.common import p
 from recommender.savings import HOURS_PER_MONTH, Saving, confidence
+from telemetry.units import pct_to_fraction
 
 
 def _config(vcpus: int, mem_gib: float, usd_per_hour: float) -> dict:
@@ -55,9 +57,9 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
     mem_peak_pct = 100 * (host.mem_used_max or 0) / host.mem_total_bytes
     if cpu_p95 >= th.host_cpu_p95_pct or mem_peak_pct >= th.host_mem_peak_pct:
         return []
-    target = th.target_util_pct / 100
+    target = pct_to_fraction(th.target_util_pct)
     mem_gib_now = host.mem_total_bytes / 1024**3
-    vcpus, mem_gib = shape(host.cpu_count * cpu_p95 / 100 / target,
+    vcpus, mem_gib = shape(host.cpu_count * pct_to_fraction(cpu_p95) / target,
                            (host.mem_used_max or 0) * (1 + th.memory_margin) / target / 1024**3)  # fmt: skip
     now_units, new_units = units(host.cpu_count, mem_gib_now), units(vcpus, mem_gib)
     if new_units >= now_units:
@@ -73,7 +75,7 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
     else:
         now_usd, new_usd = now_units * ctx.vcpu_hourly_usd, new_units * ctx.vcpu_hourly_usd
         basis = f"${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD) × 730 h; {priced_as}"
-    if new_usd > now_usd * (1 - th.min_saving_pct / 100):
+    if new_usd > now_usd * (1 - pct_to_fraction(th.min_saving_pct)):
         return []
     current = _config(host.cpu_count, mem_gib_now, now_usd)
     proposed = _config(vcpus, mem_gib, new_usd)
@@ -88,7 +90,7 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
             f"(now {host.cpu_count} / {host.mem_total_bytes / 1024**3:.0f} GiB)",
             reason=(
                 f"CPU p95 is {cpu_p95:.0f}% of {host.cpu_count} vCPU and the memory peak is {mem_peak_pct:.0f}% "
-                f"of {host.mem_total_bytes / 1024**3:.0f} GiB over {host.window_s / 86400:.0f} days."
+                f"of {host.mem_total_bytes / 1024**3:.0f} GiB over {plural(round(host.window_s / 86400), 'day')}."
             ),
             action=f"Move to a host with about {vcpus} vCPU and {mem_gib} GiB.",
             evidence=[

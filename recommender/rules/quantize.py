@@ -27,6 +27,7 @@ from recommender.rules.state import (
     saves_enough,
 )
 from recommender.savings import confidence
+from telemetry import units
 
 
 def options(s: State, start: Config, gpu_type, base_factor: float) -> list[tuple[Config, object]]:
@@ -91,7 +92,11 @@ def step(s: State, start: Config) -> Step | None:
         )
     else:  # the same replica size: the saving rests on the credited speed-up alone
         peak = proposed.schedule.peak_replicas if proposed.schedule else proposed.replicas
-        needed = s.load_p95 * start.load_factor / (peak * proposed.gpus_per_replica * s.th.target_util_pct / 100)
+        needed = (
+            s.load_p95
+            * start.load_factor
+            / (peak * proposed.gpus_per_replica * units.pct_to_fraction(s.th.target_util_pct))
+        )
         why = (
             f"the replica size stays {plural(proposed.gpus_per_replica, 'GPU')}; the saving rests on the speed-up: "
             f"{plural(peak, 'replica')} carry today's p95 load at {s.th.target_util_pct:g}% if {prec.label} is at "
@@ -128,7 +133,7 @@ def step(s: State, start: Config) -> Step | None:
         evidence(
             "deployment GPU load (Σ utilization)",
             "p95 of hourly means",
-            s.load_p95 * 100,
+            units.fraction_to_pct(s.load_p95),
             None,
             "GPU-%",
             s.dep.window_s,
@@ -136,7 +141,7 @@ def step(s: State, start: Config) -> Step | None:
             series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
         ),
     ]
-    boundary = start.usd_month * (1 - s.th.min_saving_pct / 100)
+    boundary = start.usd_month * (1 - units.pct_to_fraction(s.th.min_saving_pct))
     return Step(
         "quantize",
         proposed,
@@ -154,4 +159,4 @@ def _worth_it(s: State, start: Config, proposed: Config) -> bool:
     speed-up alone (same replica size, fewer replicas) must clear twice it, for the factor is an estimate."""
     if proposed.gpus_per_replica < start.gpus_per_replica:
         return saves_enough(start, proposed, s.th)
-    return proposed.usd_month <= start.usd_month * (1 - 2 * s.th.min_saving_pct / 100)
+    return proposed.usd_month <= start.usd_month * (1 - 2 * units.pct_to_fraction(s.th.min_saving_pct))

@@ -12,6 +12,7 @@ from recommender.findings import evidence, series
 from recommender.plan import Config, peaks_by_hour, plural, tensor_parallel_flag
 from recommender.rules.state import State, Step, need_text, node_note, replica_size
 from recommender.savings import confidence
+from telemetry import units
 
 
 def step(s: State, start: Config) -> Step | None:
@@ -24,7 +25,7 @@ def step(s: State, start: Config) -> Step | None:
     flat = s.sized(*args, schedule=False)
     timed = s.sized(*args, schedule=True)
     use_schedule = timed.schedule is not None and (
-        timed.usd_month <= flat.usd_month * (1 - th.min_saving_pct / 100)
+        timed.usd_month <= flat.usd_month * (1 - units.pct_to_fraction(th.min_saving_pct))
         and timed.schedule.off_replicas <= timed.schedule.peak_replicas * th.diurnal_night_ratio
     )
     proposed = timed if use_schedule else flat
@@ -48,7 +49,8 @@ def step(s: State, start: Config) -> Step | None:
     capacity = proposed.replicas * gpr * th.target_util_pct
     peak = proposed.schedule.peak_replicas if proposed.schedule else proposed.replicas
     reason = (
-        f"The deployment's p95 hourly load is {s.load_p95 * 100:.0f} GPU-% summed over {plural(len(s.gpus), 'GPU')} "
+        f"The deployment's p95 hourly load is {units.fraction_to_pct(s.load_p95):.0f} GPU-% summed over "
+        f"{plural(len(s.gpus), 'GPU')} "
         f"({s.gpu_type.name}); at a {th.target_util_pct:g}% target that needs "
         f"{plural(peak, 'replica')} of {gpr}."
         + need_text(s, start.precision, s.gpu_type, gpr)
@@ -71,12 +73,12 @@ def step(s: State, start: Config) -> Step | None:
             f"{plural(proposed.replicas, 'replica')} × {gpr} {s.gpu_type.name}"
         )
         action = f"Scale {s.dep.name} to {plural(proposed.replicas, 'replica')} of {plural(gpr, 'GPU')}.{tp}"
-    profile = [round(v * 100, 1) for _, v in sorted(peaks_by_hour(s.dep.load_by_hour).items())]
+    profile = [round(units.fraction_to_pct(v), 1) for _, v in sorted(peaks_by_hour(s.dep.load_by_hour).items())]
     ev = [
         evidence(
             "deployment GPU load (Σ utilization)",
             "p95 of hourly means",
-            s.load_p95 * 100,
+            units.fraction_to_pct(s.load_p95),
             capacity,
             "GPU-%",
             s.dep.window_s,

@@ -14,6 +14,7 @@ from recommender.findings import GpuTypeInfo, evidence, series
 from recommender.plan import Config, perf_ratio, plural, tensor_parallel_flag
 from recommender.rules.state import State, Step, candidate_price, need_text, replica_size, runs, saves_enough
 from recommender.savings import confidence
+from telemetry import units
 
 
 def alternatives_of(current: GpuTypeInfo, catalog: list[GpuTypeInfo]) -> list[GpuTypeInfo]:
@@ -92,7 +93,7 @@ def step(s: State, start: Config) -> Step | None:
         evidence(
             "deployment GPU load (Σ utilization)",
             "p95 of hourly means",
-            s.load_p95 * 100,
+            units.fraction_to_pct(s.load_p95),
             None,
             "GPU-%",
             s.dep.window_s,
@@ -100,7 +101,7 @@ def step(s: State, start: Config) -> Step | None:
             series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
         ),
     ]
-    boundary = start.usd_month * (1 - s.th.min_saving_pct / 100)
+    boundary = start.usd_month * (1 - units.pct_to_fraction(s.th.min_saving_pct))
     alternatives = [(c, t.name) for c, t, _ in found[1:3]]
     return Step(
         "smaller_gpu",

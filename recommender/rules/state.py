@@ -26,6 +26,7 @@ from recommender.plan import (
 from recommender.precisions import BY_KEY
 from recommender.rules.common import gib, memory_need, p
 from recommender.thresholds import Thresholds
+from telemetry import units
 
 
 @dataclass
@@ -111,8 +112,8 @@ def build(dep: DeploymentStats, ctx: Context) -> State:
     gpu_type = gpus[0].gpu_type if gpus and len(types) == 1 and None not in types else None
     covered = min((g.covered_s for g in gpus), default=min((h.covered_s for h in dep.hosts), default=0.0))
     loads = sorted(dep.load_by_hour.values())
-    load_p95 = loads[min(len(loads) - 1, math.ceil(0.95 * len(loads)) - 1)] / 100 if loads else 0.0
-    load_mean = sum(loads) / len(loads) / 100 if loads else 0.0
+    load_p95 = units.gpus_busy(loads[min(len(loads) - 1, math.ceil(0.95 * len(loads)) - 1)]) if loads else 0.0
+    load_mean = units.gpus_busy(sum(loads) / len(loads)) if loads else 0.0
     host, server = next(((h, s) for h in dep.hosts for s in h.servers if s.gpu_ids), (None, None))
     need = memory_need(host, server) if server else None
     if need is not None and not need.from_model:
@@ -167,7 +168,7 @@ def _calibrated(config: Config, gpus: list[GpuStats], gpu_type: GpuTypeInfo | No
     if gpu_type is None or not measured:
         return config
     watts = sum(g.power_mean_w for g in measured) / len(measured)
-    util = sum((g.util_mean or 0.0) for g in measured) / len(measured) / 100
+    util = units.pct_to_fraction(sum((g.util_mean or 0.0) for g in measured) / len(measured))
     idle_share = config.idle_share
     if util < 0.95:
         idle_share = min(0.6, max(0.05, (watts - gpu_type.tdp_w * util) / (1 - util) / gpu_type.tdp_w))
@@ -232,7 +233,8 @@ def candidate_price(s: State, start: Config, candidate: GpuTypeInfo) -> tuple[fl
 
 def saves_enough(start: Config, proposed: Config, th: Thresholds) -> bool:
     return (
-        proposed.usd_month <= start.usd_month * (1 - th.min_saving_pct / 100) and proposed.usd_month < start.usd_month
+        proposed.usd_month <= start.usd_month * (1 - units.pct_to_fraction(th.min_saving_pct))
+        and proposed.usd_month < start.usd_month
     )
 
 
@@ -248,7 +250,8 @@ def need_text(s: State, precision: str, gpu_type: GpuTypeInfo, gpr: int) -> str:
     text = (
         f" A replica of {gpr} × {gpu_type.name} holds the weights ({gib(weights)} at {precision_label(precision)}), "
         f"the KV cache in use ({gib(s.need.kv_in_use)}, p95) and runtime overhead ({gib(overhead)}) with a "
-        f"{s.th.memory_margin * 100:.0f}% margin within {memory.SERVER_MEMORY_SHARE:.0%} of its memory."
+        f"{units.fraction_to_pct(s.th.memory_margin):.0f}% margin within {memory.SERVER_MEMORY_SHARE:.0%} "
+        "of its memory."
     )
     pool = memory.SERVER_MEMORY_SHARE * gpu_type.memory_bytes * gpr - weights - overhead
     today = p(s.server.kv_hist, 95) if s.server else None
