@@ -343,6 +343,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),  # every minute
         "options": {"expires": 90},
     },
+    # The trends page's days, each host's UTC day summed from the hourly rollups: the day that just ended, or
+    # all 90 on a new install (a page sums only the latest while someone waits). Hourly, after the rollup.
+    "sum-trend-days": {
+        "task": "dashboard.tasks.sum_trend_days",
+        "schedule": crontab(minute=23),
+        "options": {"expires": 90 * 60},
+    },
     # Prune raw samples, 5-minute and hourly rollups past their retention; daily, off the hour.
     "apply-retention": {
         "task": "telemetry.tasks.apply_retention",

@@ -8,7 +8,7 @@ import re
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from dashboard import trend_days, trends
+from dashboard import trends
 from dashboard.access import viewer_required
 from dashboard.views.recommendations import _cell as csv_cell  # the one CSV-injection guard
 
@@ -18,13 +18,14 @@ CSV_COLUMNS = ["key", "value", "unlabelled", "hosts", "gpus", "cost_usd", "share
 
 @viewer_required
 def trends_page(request: HttpRequest) -> HttpResponse:
-    keys = trends.label_keys()
+    labels = trends.host_labels()
+    keys = trends.label_keys(labels)
     try:
         query = trends.parse(request.GET, keys)
     except trends.BadQuery as exc:
         context = {"error": str(exc), "keys": keys, "day_choices": trends.DAY_CHOICES}
         return render(request, "dashboard/trends.html", context, status=400)
-    data = trends.build(query)
+    data = trends.build(query, labels)
     context = {
         "query": query, "data": data, "keys": keys if query.key in keys or not query.key else [*keys, query.key],
         "day_choices": sorted({*trends.DAY_CHOICES, query.days}), "max_key_chars": trends.MAX_KEY_CHARS,
@@ -36,17 +37,15 @@ def trends_page(request: HttpRequest) -> HttpResponse:
 @viewer_required
 def labels_csv(request: HttpRequest) -> HttpResponse:
     """The cost-by-label table as CSV: numbers as numbers, text cells guarded against spreadsheet formulas."""
-    keys = trends.label_keys()
+    labels = trends.host_labels()
     try:
-        query = trends.parse(request.GET, keys)
+        query = trends.parse(request.GET, trends.label_keys(labels))
     except trends.BadQuery as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     if not query.key:
         return HttpResponse("No host carries a label yet: there is nothing to split by.", status=400,
                             content_type="text/plain; charset=utf-8")  # fmt: skip
-    first, last = trends.window(query.days)
-    trend_days.ensure(first, last)
-    split = trends.label_split(query.key, first, last)
+    split, first, last = trends.split_for(query, labels)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", query.key)[:40] or "label"
     response["Content-Disposition"] = f'attachment; filename="rightsizer-cost-by-{name}-{first}-{last}.csv"'

@@ -17,8 +17,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from dashboard import trends
+from dashboard import trend_days, trends
 from dashboard.models import TrendDay, TrendDayDone
+from dashboard.tasks import sum_trend_days
+from recommender.models import HostPrice
 from tests.dashboard import trend_rollups
 from tests.dashboard.trend_rollups import H, hours
 
@@ -53,7 +55,7 @@ def rollups(now):
 
 
 def _build(days=7, key="team") -> dict:
-    return trends.build(trends.Query(days, key))
+    return trends.build(trends.Query(days, key), trends.host_labels())
 
 
 def test_the_fleet_costs_each_host_its_reported_hours_times_its_price(rollups):
@@ -98,8 +100,14 @@ def test_the_label_split_adds_up_to_the_fleet_with_an_unlabelled_row(rollups):
     assert (split["totals"]["hosts"], split["totals"]["gpus"]) == (3, 4)
 
 
+def test_a_price_set_now_reprices_the_whole_range_at_once(rollups):
+    assert _build()["fleet"]["total_usd"] == 33.0  # and kept in the cache
+    HostPrice.objects.create(host=rollups[1], hourly_usd=10.0)  # h2: 2 h reported on day 1
+    assert _build()["fleet"]["cost_usd"][5:] == [20.0 + 2 * 10.0 + 6.0, 5.0]
+
+
 def test_the_label_keys_list_the_most_common_first(rollups):
-    assert trends.label_keys() == ["deployment", "team"]
+    assert trends.label_keys(trends.host_labels()) == ["deployment", "team"]
 
 
 def test_a_day_summed_before_it_settled_is_summed_again(rollups):
@@ -115,6 +123,16 @@ def test_a_day_summed_before_it_settled_is_summed_again(rollups):
         _build()
         assert TrendDayDone.objects.get(day=D2.date()).computed_at == final  # final: not summed again
     assert TrendDay.objects.filter(day=D2.date()).count() == 3
+
+
+def test_a_page_sums_the_latest_days_it_can_and_the_hourly_job_the_rest(rollups, monkeypatch):
+    monkeypatch.setattr(trend_days, "INLINE_GPU_DAYS", 8)  # 4 GPUs: two days a page
+    data = _build()
+    assert data["pending_days"] == 5 and data["fleet"]["cost_usd"][-2:] == [28.0, 5.0]
+    assert sorted(TrendDayDone.objects.values_list("day", flat=True)) == [D1.date(), D2.date()]
+    sum_trend_days()  # the whole longest range
+    assert TrendDayDone.objects.count() == trends.MAX_DAYS
+    assert _build()["pending_days"] == 0
 
 
 def test_the_page_shows_the_tables_and_the_chart_data_to_a_viewer(rollups, as_viewer):
