@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.models import Host
+from telemetry.models import Gpu, Host
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "dashboard" / "templates"
 
@@ -22,9 +22,10 @@ def _policy(header: str) -> dict[str, list[str]]:
 
 @pytest.mark.django_db
 def test_every_page_sends_a_policy_without_inline_or_eval(as_admin, fleet):
-    host = Host.objects.first()
-    for url in ["/", "/deployments/", f"/hosts/{host.pk}/", "/recommendations/", "/planner/", "/settings/",
-                "/accounts/login/", "/admin/", "/api/v1/docs"]:  # fmt: skip
+    host, gpu = Host.objects.first(), Gpu.objects.first()
+    for url in ["/", "/deployments/", f"/hosts/{host.pk}/", f"/hosts/{gpu.host_id}/gpus/{gpu.index}/",
+                "/recommendations/", "/planner/", "/settings/", "/accounts/login/", "/admin/",
+                "/api/v1/docs"]:  # fmt: skip
         resp = as_admin.get(url)
         assert resp.status_code == 200, url
         policy = _policy(resp["Content-Security-Policy"])
