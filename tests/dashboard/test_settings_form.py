@@ -8,7 +8,7 @@ import re
 import pytest
 
 from recommender.models import DeploymentThresholds
-from recommender.thresholds import DEFAULTS
+from recommender.thresholds import DEFAULTS, describe
 from tests.dashboard import recs
 from tests.dashboard.test_reanalyse import _queued_analyses
 
@@ -24,6 +24,7 @@ def test_the_fleet_table_and_the_form_show_label_unit_bounds_and_meaning(as_admi
     page = as_admin.get("/settings/").content.decode()
     assert "Target utilization" in page and "utilization a right-sized deployment runs at" in page
     assert "10 – 100" in page and "<td>%</td>" in page and "<td>hours</td>" in page
+    assert all(f"{d['label']} <code" in page and d["description"] in page for d in describe())  # every threshold
     assert 'id="overrides-form"' not in page  # no deployment picked yet
     assert '<option value="chat"' in page
     page = as_admin.get("/settings/?deployment=chat").content.decode()
