@@ -148,7 +148,8 @@ def saturation(now: datetime) -> int:
         kv = r["kv_cache_pct_mean"]
         dep = server.host.deployment
         text = (f"Requests waited on {where}{f' (deployment {dep})' if dep else ''}: {r['waiting_mean']:,.1f} waiting "
-                f"on average over {r['samples']} samples from {r['first']:%H:%M:%S} to {r['last']:%H:%M:%S} UTC "
+                f"on average over {plural(r['samples'], 'sample')} from {r['first']:%H:%M:%S} "
+                f"to {r['last']:%H:%M:%S} UTC "
                 f"(threshold {limit:g})" + (f", KV cache {kv:.0f}% full" if kv is not None else "") + ". "
                 f"Users are queueing: add a replica{f' to {dep}' if dep else ''} or raise the server's batch limits "
                 "(e.g. vLLM --max-num-seqs) if the GPU has headroom.")  # fmt: skip

@@ -32,7 +32,11 @@ class DeploymentThresholdsAdmin(admin.ModelAdmin):
 
 @admin.register(Recommendation)
 class RecommendationAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "status", "deployment", "saving_usd_month", "confidence", "last_seen"]
+    list_display = ["title", "kind_name", "status", "deployment", "saving_usd_month", "confidence", "last_seen"]
     list_filter = ["kind", "status"]
     search_fields = ["title", "target_label", "deployment"]
     readonly_fields = [f.name for f in Recommendation._meta.fields if f.name not in ("status", "status_reason")]
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_name(self, rec: Recommendation) -> str:
+        return rec.kind_label

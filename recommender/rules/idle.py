@@ -53,7 +53,7 @@ def step(s: State, start: Config) -> Step | None:
         proposed,
         f"Release {plural(n, 'idle GPU')} of {s.dep.name}",
         f"{where}: no inference server runs on {'it' if n == 1 else 'them'}, and utilization stayed under "
-        f"{s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over {s.dep.window_s / 86400:.0f} days.",
+        f"{s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over {plural(round(s.dep.window_s / 86400), 'day')}.",
         f"Release {where}, or give {'it' if n == 1 else 'them'} work.",
         [_util(s, h, g, v) for h, g, v in spare],
         confidence(
@@ -75,7 +75,7 @@ def _whole(s: State, start: Config, idle: list) -> Step:
     which = "Its GPU" if len(idle) == 1 else f"All {len(idle)} GPUs"
     reason = (
         f"{which} stayed under {s.th.idle_util_p99_pct:g}% utilization at p99 (worst "
-        f"{worst:.1f}%) over {days:.0f} days, and no request was served."
+        f"{worst:.1f}%) over {plural(round(days), 'day')}, and no request was served."
     )
     if held:
         reason += " Memory is still held by " + ", ".join(held) + ": loaded and unused."
@@ -118,7 +118,7 @@ def _cpu_only(s: State, start: Config) -> Step | None:
         released(start),
         f"Idle: release {s.dep.name} ({plural(len(hosts), 'host')}, no GPU)",
         f"CPU stayed under {s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over "
-        f"{s.dep.window_s / 86400:.0f} days on {names}, and no inference server served a request.",
+        f"{plural(round(s.dep.window_s / 86400), 'day')} on {names}, and no inference server served a request.",
         f"Release {names}, or give {'it' if len(hosts) == 1 else 'them'} work.",
         [
             evidence(
