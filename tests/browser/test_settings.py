@@ -21,7 +21,7 @@ def test_copy_puts_the_new_token_on_the_clipboard_and_a_revoke_needs_a_yes(page,
     box.get_by_role("button", name="Copy token").click()
     expect(box.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == raw
-    box.get_by_role("button", name="Copy command").click()
+    box.get_by_role("button", name="Copy command", exact=True).click()
     assert page.evaluate("navigator.clipboard.readText()").startswith("sudo collectors/packaging/install.sh")
 
     asked: list[str] = []
