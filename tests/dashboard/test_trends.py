@@ -193,3 +193,10 @@ def test_a_label_key_too_long_answers_400(as_viewer, url):
     resp = as_viewer.get(url + "k" * 101)
     assert resp.status_code == 400
     assert "at most 100 characters" in resp.content.decode()
+
+
+def test_days_are_summed_a_week_at_a_time_the_latest_first():
+    days = [D1.date() - (9 - i) * H * 24 for i in range(10)] + [D2.date() + 2 * H * 24]
+    runs = trend_days._runs(days)
+    assert [len(r) for r in runs] == [1, 3, 7]  # the lone day after a gap, then the ten split at seven
+    assert runs[0] == [days[-1]] and runs[1][-1] == D1.date() and runs[2][0] == days[0]
