@@ -22,6 +22,7 @@ from django.utils import timezone
 from dashboard import trend_days
 from dashboard.models import TrendDay, TrendDayDone
 from recommender.savings import HOURS_PER_MONTH
+from telemetry import units
 from telemetry.models import Gpu, Host
 
 DAY_CHOICES = (7, 30, 90)
@@ -215,7 +216,7 @@ def _split_rows(key: str, groups: dict[str | None, dict]) -> dict:
     rows = []
     for v, g in groups.items():
         util = 100 * g["busy_s"] / g["gpu_s"] if g["gpu_s"] else None
-        idle = g["cost"] * (1 - util / 100) if g["cost"] is not None and util is not None else None
+        idle = g["cost"] * (1 - units.pct_to_fraction(util)) if g["cost"] is not None and util is not None else None
         rows.append({"value": UNLABELLED if v is None else v, "unlabelled": v is None, "hosts": g["hosts"],
                      "gpus": g["gpus"], "cost_usd": _round(g["cost"]),
                      "share_pct": _round(100 * (g["cost"] or 0.0) / total) if total else None,

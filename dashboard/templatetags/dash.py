@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString
 
 from dashboard import localtime
 from recommender.models.recommendation import KIND_LABELS
+from telemetry import units
 
 register = template.Library()
 
@@ -56,7 +57,7 @@ def sparkline(values, title: str = "GPU utilization, last 24 h") -> SafeString:
                 segments.append(current)
             current = []
             continue
-        y = height - 1 - (max(0.0, min(100.0, float(v))) / 100) * (height - 2)
+        y = height - 1 - units.pct_to_fraction(max(0.0, min(100.0, float(v)))) * (height - 2)
         current.append(f"{i * step:.1f},{y:.1f}")
     if current:
         segments.append(current)
