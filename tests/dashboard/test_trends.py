@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard import trend_days, trends
@@ -143,6 +146,23 @@ def test_the_page_shows_the_tables_and_the_chart_data_to_a_viewer(rollups, as_vi
     assert resp.context["data"]["fleet"]["total_usd"] == 33.0
     assert "/trends/labels.csv?key=team&amp;days=7" in page
     assert as_viewer.get("/trends/").context["query"].key == "deployment"  # the most common key by default
+
+
+def test_the_page_makes_as_many_queries_whatever_the_fleet_size(rollups, as_viewer):
+    def queries() -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            assert as_viewer.get("/trends/?days=7&key=team").status_code == 200
+        return len(ctx.captured_queries)
+
+    queries()  # sums the days
+    few = queries()
+    for i in range(4):
+        host, gpus, server = trend_rollups.host(f"more-{i}", {"team": f"t{i}", "deployment": f"d{i}"}, 2)
+        hours(host, gpus, server, D1, 3, 3600, [10, 20], 5.0)
+    TrendDayDone.objects.all().delete()  # summed again with the new hosts
+    queries()
+    assert queries() == few
 
 
 def test_anonymous_people_are_sent_to_log_in(client):
