@@ -62,7 +62,9 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     totals["usd"], totals["capped"] = capped_total(
         qs.select_related(None).only("deployment", "target_key", "saving_usd_month", "current")
     )
-    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(qs, PER_PAGE)
+    paginator.count = totals["n"]  # counted with the totals: no second COUNT query
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = simulated.mark_recs(list(page.object_list))
     context = {
         "recs": page.object_list, "page": page, "totals": totals, "params": params, "kinds": KINDS,

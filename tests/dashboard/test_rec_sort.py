@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recommender.models import Recommendation
@@ -92,3 +94,13 @@ def test_pages_keep_the_sort_and_search(as_viewer, listed, monkeypatch):
     second = as_viewer.get("/recommendations/", {"sort": "age", "q": "s", "page": 2})
     assert titles(second) == ["Release alpha", "Batch more on search"]
     assert "page 2 of 2 · 4 recommendations" in second.content.decode()
+
+
+def test_sorting_searching_and_paging_cost_no_extra_query(as_viewer, listed, monkeypatch):
+    monkeypatch.setattr("dashboard.views.recommendations.PER_PAGE", 2)
+    counts = []
+    for query in ({}, {"sort": "-kind", "q": "s", "page": 2}):
+        with CaptureQueriesContext(connection) as queries:
+            assert as_viewer.get("/recommendations/", query).status_code == 200
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1], counts
