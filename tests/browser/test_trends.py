@@ -1,4 +1,5 @@
-"""The trends page in Chromium: its charts drawn, its tables filled, its console free of errors (the `page` fixture)."""
+"""The trends page in Chromium: its charts drawn, its tables filled, its console free of errors (the `page` fixture),
+and on a phone no sideways scroll with a 255-character label value cut in its cell."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from telemetry.models import Host
 from tests.browser.conftest import login, painted_pixels, shot
+from tests.browser.test_layout import LONG_VALUE, WIDTH, assert_fits, assert_truncated
 from tests.dashboard import trend_rollups
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -15,7 +18,8 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 def test_the_trends_page_draws_the_fleet_token_and_label_charts(page, viewer):
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    trend_rollups.seed(today - timedelta(days=2), today - timedelta(days=1))
+    h1, _, _ = trend_rollups.seed(today - timedelta(days=2), today - timedelta(days=1))
+    Host.objects.filter(pk=h1.pk).update(labels={**h1.labels, "team": LONG_VALUE})
     login(page, "viewer", "viewer-pass-123", "/trends/?days=30&key=team")
     expect(page.locator("h1")).to_have_text("Trends")
     expect(page.locator("header.top a.active")).to_have_text("Trends")
@@ -32,3 +36,9 @@ def test_the_trends_page_draws_the_fleet_token_and_label_charts(page, viewer):
     expect(page.locator("#token-table tbody tr")).to_have_count(2)
     expect(page.locator("#labels-csv")).to_have_attribute("href", "/trends/labels.csv?key=team&days=30")
     shot(page, "trends")
+
+    page.set_viewport_size({"width": WIDTH, "height": 844})  # a phone: no sideways scroll, the long value cut
+    page.reload()
+    expect(page.locator("canvas")).to_have_count(5)
+    assert_fits(page, "trends")
+    assert_truncated(page, f'#label-table .trunc[title="{LONG_VALUE}"]', LONG_VALUE)
