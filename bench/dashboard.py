@@ -198,7 +198,27 @@ def seed_detail(hour: datetime) -> None:
                     f"WHERE g.host_id = %(host)s", p)  # fmt: skip
         cur.execute(f"INSERT INTO telemetry_hostsample (host_id, ts, cpu_pct, mem_used_bytes, net_rx_bps, net_tx_bps) "
                     f"SELECT %(host)s, t, 15 + random(), 300000000000, 1e6, 1e5 FROM {raw}", p)  # fmt: skip
+        fill_every_metric(cur, p)
         cur.execute("ANALYZE")
+
+
+def fill_every_metric(cur, p: dict) -> None:
+    """The measured host's rows get a value in every registry column the seed leaves empty (load, disk,
+    swap, memory bandwidth, SM clock, energy, queue time…), so its chart JSON carries every metric."""
+    from telemetry import registry
+    from telemetry.models import GpuSample, HostSample
+    from telemetry.models.rollups import ENTITY_ROLLUPS
+
+    owner = {"host": "host_id = %(host)s",
+             "gpu": "gpu_id IN (SELECT id FROM telemetry_gpu WHERE host_id = %(host)s)",
+             "server": "server_id IN (SELECT id FROM telemetry_inferenceserver WHERE host_id = %(host)s)"}  # fmt: skip
+    for entity, model in ENTITY_ROLLUPS.items():
+        cols = [m.rollup_column(a) for m in registry.of(entity) for a in m.aggregates]
+        sets = ", ".join(f"{c} = COALESCE({c}, 1 + 50 * random())" for c in cols)
+        cur.execute(f"UPDATE {model._meta.db_table} SET {sets} WHERE {owner[entity]}", p)
+    for entity, model in (("host", HostSample), ("gpu", GpuSample)):
+        sets = ", ".join(f"{m.column} = COALESCE({m.column}, 1 + 50 * random())" for m in registry.of(entity))
+        cur.execute(f"UPDATE {model._meta.db_table} SET {sets} WHERE {owner[entity]}", p)
 
 
 def login():
