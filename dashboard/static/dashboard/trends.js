@@ -26,7 +26,7 @@
       range, "gpus", [
         { label: "busy", t: fleet.t, values: fleet.gpus_busy },
         { label: "idle", t: fleet.t, values: fleet.gpus_idle, color: "#9ca3af" },
-      ]));
+      ], { yTitle: "GPUs" }));
   }
 
   function tokenCharts(root, deployments) {
@@ -46,8 +46,14 @@
     const labels = rows.map((r) => (r.value.length > 30 ? r.value.slice(0, 29) + "…" : r.value));
     const colors = rows.map((r, i) => (r.unlabelled ? "#9ca3af" : C.PALETTE[i % C.PALETTE.length]));
     const canvas = C.panel(root, "Cost by " + (split.key.length > 40 ? split.key.slice(0, 39) + "…" : split.key),
-      "Over the range, USD.");
-    C.barChart(canvas, "USD", labels, rows.map((r) => r.cost_usd), colors);
+      "Each value's hosts over the range.");
+    const chart = C.barChart(canvas, "cost over the range", labels, rows.map((r) => r.cost_usd), colors);
+    // Dollars on the axis and in the tooltip, whose title is the whole value, however long.
+    const usd = (v) => (C.format ? C.format("usd", v) : "$" + v);
+    chart.options.scales.x.ticks = { callback: usd };
+    chart.options.plugins.tooltip = { callbacks: { title: (items) => (items.length ? rows[items[0].dataIndex].value : ""),
+      label: (item) => usd(item.parsed.x) } };
+    chart.update();
   }
 
   fleetCharts(document.getElementById("fleet-charts"), data.fleet);
