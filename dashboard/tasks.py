@@ -15,8 +15,11 @@ log = logging.getLogger(__name__)
 @shared_task
 def sum_trend_days() -> None:
     """Sum every day of the trends page's longest range not summed yet or not final (a day that just ended, or
-    all of them on a new install, where a page would sum only the latest). Idempotent."""
+    all of them on a new install, where a page would sum only the latest), and drop the days older than it: no
+    page reads them. Idempotent."""
     started = time.monotonic()
     first, last = trends.window(trends.MAX_DAYS)
     trend_days.ensure(first, last)
-    log.info("event=trend_days_ensured first=%s last=%s seconds=%.1f", first, last, time.monotonic() - started)
+    dropped = trend_days.drop_before(first)
+    log.info("event=trend_days_ensured first=%s last=%s dropped=%d seconds=%.1f", first, last, dropped,
+             time.monotonic() - started)  # fmt: skip

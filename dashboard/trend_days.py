@@ -115,3 +115,9 @@ def _sum_chunk(host_ids: list[int], lo: datetime, hi: datetime, totals: dict) ->
                .annotate(tokens=Sum(F("gen_tps_mean") * F("covered_s"), output_field=FloatField())))  # fmt: skip
     for r in servers:
         totals[(r["h"], r["day"])]["tokens"] = r["tokens"] or 0.0
+
+
+def drop_before(first: date) -> int:
+    """Delete the days before `first` (past the longest range a page shows); return how many host-days went."""
+    TrendDayDone.objects.filter(day__lt=first).delete()
+    return TrendDay.objects.filter(day__lt=first).delete()[0]

@@ -133,8 +133,11 @@ def test_a_page_sums_the_latest_days_it_can_and_the_hourly_job_the_rest(rollups,
     data = _build()
     assert data["pending_days"] == 5 and data["fleet"]["cost_usd"][-2:] == [28.0, 5.0]
     assert sorted(TrendDayDone.objects.values_list("day", flat=True)) == [D1.date(), D2.date()]
+    old = datetime(2025, 1, 1, tzinfo=UTC).date()  # before the longest range: dropped
+    TrendDayDone.objects.create(day=old, computed_at=NOW)
+    TrendDay.objects.create(day=old, host=rollups[0], host_s=3600)
     sum_trend_days()  # the whole longest range
-    assert TrendDayDone.objects.count() == trends.MAX_DAYS
+    assert TrendDayDone.objects.count() == trends.MAX_DAYS and not TrendDay.objects.filter(day=old).exists()
     assert _build()["pending_days"] == 0
 
 
