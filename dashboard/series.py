@@ -1,7 +1,9 @@
 """Chart data: columns of times (epoch ms) and values per host, GPU, server and deployment.
 
 Every read is one query per kind of entity, over the tier the range picked (timerange):
-raw samples for a few hours, else the rollups' time-weighted means.
+raw samples for a few hours, else the rollups' time-weighted means (a period's total for the
+registry's counters: preemptions, and the energy the GPU counter says each period used).
+Which metrics, and their labels and units, come from telemetry.registry.
 """
 
 from __future__ import annotations
