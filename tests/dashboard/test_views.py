@@ -44,9 +44,15 @@ def test_the_fleet_page_costs_the_same_queries_for_ten_or_a_hundred_hosts(as_vie
     add(10, 100)
     with CaptureQueriesContext(connection) as large:
         assert as_viewer.get("/").status_code == 200
-    # session, user, the deployments' figures, their saving (2), GPU types, labels, the page's hosts, the
-    # simulated-fleet banner, realized savings (3)
-    assert len(large.captured_queries) == len(small.captured_queries) <= 12
+    # session, user, the deployments' figures, saving and advice, GPU types, labels, the page's hosts, the
+    # banner and cards; on PostgreSQL the fleet's reads run in a transaction without JIT (dashboard.fleet),
+    # whose statements are not counted here
+    assert len(_reads(large)) == len(_reads(small)) <= 12
+
+
+def _reads(ctx) -> list[dict]:
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT", "SET LOCAL")
+    return [q for q in ctx.captured_queries if not q["sql"].startswith(control)]
 
 
 def test_a_new_install_explains_how_to_add_the_first_host(as_admin):
