@@ -29,6 +29,8 @@ from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
 log = logging.getLogger(__name__)
 
 CHUNK = 4000  # GPU or server ids per IN list: 500 8-GPU hosts, within every database's parameter limit
+# a backfill's sums held at once: a fleet of single-host deployments has one per host and period
+SLICE = {PERIOD_5M: timedelta(hours=6), PERIOD_1H: timedelta(days=1)}
 SOURCES = ((GpuRollup, "gpu", Gpu, "util_pct_mean"), (ServerRollup, "server", InferenceServer, "gen_tps_mean"))
 
 Sums = dict[datetime, list[float | None]]  # period start → [Σ util_pct_mean, Σ gen_tps_mean]
@@ -36,10 +38,18 @@ Sums = dict[datetime, list[float | None]]  # period start → [Σ util_pct_mean,
 
 def refresh(period_s: int, lo: datetime, hi: datetime, host_id: int | None = None) -> None:
     """Sum [lo, hi) of the `period_s` tier again, for every deployment or for `host_id`'s (its late samples
-    were rolled again). A failure is logged, never raised: the rollup job must not stop for a chart."""
+    were rolled again), a SLICE at a time. A failure is logged, never raised: the rollup job must not stop
+    for a chart."""
     try:
-        with transaction.atomic():
-            _refresh(period_s, lo, hi, host_id)
+        start = lo
+        while start < hi:
+            end = min(hi, start + SLICE[period_s])
+            with transaction.atomic():
+                _refresh(period_s, start, end, host_id)
+            start = end
+        if host_id is None:  # as the rollups' retention
+            days = settings.RETENTION_5M_DAYS if period_s == PERIOD_5M else settings.RETENTION_1H_DAYS
+            DeploymentRollup.objects.filter(period_s=period_s, ts__lt=timezone.now() - timedelta(days=days)).delete()
     except DatabaseError as exc:
         log.warning("event=deployment_rollup_failed period_s=%d from=%s to=%s host_id=%s error=%r", period_s,
                     lo.isoformat(), hi.isoformat(), host_id, str(exc).strip().splitlines()[:1])  # fmt: skip
@@ -61,9 +71,6 @@ def _refresh(period_s: int, lo: datetime, hi: datetime, host_id: int | None) -> 
         (DeploymentRollup(deployment=name, period_s=period_s, ts=ts, util_pct_sum=u, gen_tps_sum=t)
          for (name, ts), (u, t) in sums.items()), batch_size=2000,
     )  # fmt: skip
-    if host_id is None:
-        days = settings.RETENTION_5M_DAYS if period_s == PERIOD_5M else settings.RETENTION_1H_DAYS
-        rows.filter(ts__lt=timezone.now() - timedelta(days=days)).delete()  # as the rollups' retention
 
 
 def _sum_hosts(period_s: int, lo: datetime, hi: datetime, deployment: str | None) -> dict[tuple, list]:
