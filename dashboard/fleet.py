@@ -145,14 +145,16 @@ def _open_recs() -> Subquery:
 
 
 def _detailed(hosts: QuerySet) -> QuerySet:
-    """The hosts with what a row shows: summary and open advice, without the inventory's large columns."""
-    return hosts.select_related("summary").defer(*HEAVY).annotate(open_recs=_open_recs())
+    """The hosts with what a row shows, their summary, without the inventory's large columns."""
+    return hosts.select_related("summary").defer(*HEAVY)
 
 
 def load_rows(deployment: str | None = None) -> list[HostRow]:
     """Every host's row, or only those of one deployment, read whole (the deployment page's few)."""
     since = online_since()
+    # all of them: their advice counted by one join, not a subquery per host
     hosts = _detailed(Host.objects.all()).order_by("hostname", "pk")
+    hosts = hosts.annotate(open_recs=Count("recommendations", filter=Q(recommendations__status__in=OPEN)))
     if deployment is not None:
         hosts = hosts.filter(deployment=deployment)
     rows = [HostRow(h, _summary(h), h.deployment, _status(h, since), h.open_recs) for h in hosts]
@@ -415,7 +417,7 @@ def _overview(params: dict[str, str], sort: str, page: str | None, per_page: int
     saving = fleet_saving(figures)
     fleet_totals = totals(figures, saving)
     hosts, sort = sort_hosts(filter_hosts(Host.objects.all(), since, **params), sort, since)
-    paginator = Paginator(_detailed(hosts), per_page)
+    paginator = Paginator(_detailed(hosts).annotate(open_recs=_open_recs()), per_page)  # for the page's only
     # A cached property, set here: counting the detailed query would run its per-host subquery for every host;
     # and unfiltered, the grouped query counted them already.
     paginator.count = hosts.count() if any(params.values()) else fleet_totals.hosts
