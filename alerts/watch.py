@@ -25,9 +25,9 @@ from alerts import budget
 from alerts.emit import emit, enqueue
 from alerts.models import Budget, Delivery, WatchState
 from dashboard.plan import capped_total
+from recommender.in_force import InForce
 from recommender.lifecycle import material
-from recommender.models import DeploymentThresholds, Recommendation
-from recommender.thresholds import merged, parse
+from recommender.models import Recommendation
 from telemetry.models import Host, InferenceServer, ServerSample
 
 log = logging.getLogger(__name__)
@@ -126,8 +126,7 @@ def saturation(now: datetime) -> int:
     """Servers whose raw samples of the last RIGHTSIZER_ALERTS_SATURATION_WINDOW_S show requests waiting past
     the batching_waiting threshold on average: within a minute or two of the push that carried them, not
     with the hourly analysis nor after the 5-minute rollup closes."""
-    base = parse(settings.RECOMMENDER_THRESHOLDS)
-    overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
+    thresholds = InForce()
     since = now - timedelta(seconds=settings.ALERTS_SATURATION_WINDOW_S)
     rows = (ServerSample.objects.filter(ts__gte=since, ts__lte=now, waiting__isnull=False).values("server_id")
             .annotate(waiting_mean=Avg("waiting"), kv_cache_pct_mean=Avg("kv_cache_pct"), samples=Count("ts"),
@@ -141,7 +140,7 @@ def saturation(now: datetime) -> int:
         server = servers.get(r["server_id"])
         if server is None:
             continue
-        limit = merged(base, overrides.get(server.host.deployment))["batching_waiting"]
+        limit = thresholds.for_deployment(server.host.deployment)["batching_waiting"]
         if r["waiting_mean"] < limit:
             continue
         where = f"{server.server_id} on {server.host.hostname}"

@@ -8,7 +8,7 @@ from django import forms
 
 from recommender.catalog import match_model, precision_from_name
 from recommender.models import ModelSpec
-from recommender.thresholds import DEFAULTS, describe, validate_overrides
+from recommender.thresholds import DEFAULTS, describe, parse, validate_overrides
 from telemetry.models import Host
 
 
@@ -46,11 +46,30 @@ def _bound(value: float) -> str:
     return f"{value:g}"
 
 
+def _threshold_field(d: dict, placeholder: float) -> forms.FloatField:
+    """One threshold as a typed field: its label, meaning and bounds, blank allowed (inherit)."""
+    lo, hi, unit = d["min"], d["max"], d["unit"]
+    # Django formats the bound messages with %-params: there a literal % (the unit) is written %%.
+    bounds = f"Between {_bound(lo)} and {_bound(hi)} {unit}".rstrip() + "."
+    escaped = bounds.replace("%", "%%")
+    invalid = f"A number, {bounds[0].lower()}{bounds[1:]}"
+    return forms.FloatField(
+        required=False,
+        min_value=lo,
+        max_value=hi,
+        label=d["label"],
+        help_text=d["description"],
+        error_messages={"min_value": escaped, "max_value": escaped, "invalid": invalid},
+        widget=forms.NumberInput(attrs={"step": "any", "placeholder": _bound(placeholder)}),
+    )
+
+
 class ThresholdsForm(forms.Form):
     """A deployment's overrides, one typed field per threshold from recommender.thresholds.Thresholds.
 
     Each field carries the threshold's label, unit, meaning and bounds; blank inherits the fleet-wide value
-    (shown as the placeholder). Django checks each bound per field; the typed object checks the whole."""
+    in force (shown as the placeholder). Django checks each bound per field; the typed object checks the
+    whole over the fleet-wide values, as the analysis will merge it."""
 
     deployment = forms.CharField(max_length=255, error_messages={"required": "Pick the deployment to override."})
 
@@ -59,16 +78,7 @@ class ThresholdsForm(forms.Form):
         self.fleet = dict(fleet or DEFAULTS)
         self.described = [d for d in describe() if d["name"] not in FLEET_ONLY]
         for d in self.described:
-            lo, hi, unit = d["min"], d["max"], d["unit"]
-            # Django formats the bound messages with %-params: there a literal % (the unit) is written %%.
-            bounds = f"Between {_bound(lo)} and {_bound(hi)} {unit}".rstrip() + "."
-            escaped = bounds.replace("%", "%%")
-            invalid = f"A number, {bounds[0].lower()}{bounds[1:]}"
-            self.fields[d["name"]] = forms.FloatField(
-                required=False, min_value=lo, max_value=hi, label=d["label"], help_text=d["description"],
-                error_messages={"min_value": escaped, "max_value": escaped, "invalid": invalid},
-                widget=forms.NumberInput(attrs={"step": "any", "placeholder": _bound(self.fleet[d["name"]])}),
-            )  # fmt: skip
+            self.fields[d["name"]] = _threshold_field(d, self.fleet[d["name"]])
             self.fields[d["name"]].threshold = {**d, "fleet": self.fleet[d["name"]]}
 
     def threshold_fields(self) -> list:
@@ -84,8 +94,51 @@ class ThresholdsForm(forms.Form):
         if not self.errors:
             try:
                 data["values"] = validate_overrides(values)
+                parse(values, base=self.fleet)
             except ValueError as exc:  # a rule across fields the per-field bounds cannot see
                 raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+SOURCE_NAMES = {"default": "default", "environment": "RIGHTSIZER_RECOMMENDER_THRESHOLDS", "dashboard": "this page"}
+
+
+class FleetThresholdsForm(forms.Form):
+    """The fleet-wide values an admin sets here, over the environment's base: every threshold, typed.
+
+    `base` is what a blank inherits (defaults ← RIGHTSIZER_RECOMMENDER_THRESHOLDS), `in_force` the
+    fleet-wide values now, `sources` where each comes from. A value is checked on its field (bounds),
+    then the whole set over the base (rules across fields), so nothing is saved that the analysis would
+    skip."""
+
+    def __init__(self, *args, base: Mapping[str, float], in_force: Mapping[str, float],
+                 sources: Mapping[str, str], env: Mapping[str, float], **kwargs):  # fmt: skip
+        kwargs.setdefault("prefix", "fleet")
+        super().__init__(*args, **kwargs)
+        self.base = dict(base)
+        self.described = describe()
+        for d in self.described:
+            name = d["name"]
+            inherited_from = "environment" if name in env else "default"
+            self.fields[name] = _threshold_field(d, self.base[name])
+            self.fields[name].threshold = {
+                **d, "value": in_force[name], "source": sources[name], "source_name": SOURCE_NAMES[sources[name]],
+                "inherited": self.base[name], "inherited_from": SOURCE_NAMES[inherited_from],
+                "changed": in_force[name] != d["default"],
+            }  # fmt: skip
+
+    def threshold_fields(self) -> list:
+        return [self[d["name"]] for d in self.described]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        values = {d["name"]: data[d["name"]] for d in self.described if data.get(d["name"]) is not None}
+        if not self.errors:
+            try:
+                parse(values, base=self.base)
+            except ValueError as exc:  # a rule across fields: shown above the form, nothing saved
+                raise forms.ValidationError(str(exc)) from None
+            data["values"] = {k: float(v) for k, v in values.items()}
         return data
 
 

@@ -24,8 +24,9 @@ from django.utils import timezone
 from recommender import rules
 from recommender.catalog import match_gpu_type, match_model
 from recommender.findings import Context, DeploymentStats, Finding, GpuStats, GpuTypeInfo, HostStats, ServerStats
-from recommender.models import DeploymentThresholds, GpuType, HostPrice, ModelSpec
-from recommender.thresholds import Thresholds, merged, parse
+from recommender.in_force import InForce
+from recommender.models import GpuType, HostPrice, ModelSpec
+from recommender.thresholds import Thresholds
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, histogram_fields
 from telemetry.rollups import floor_to
@@ -63,7 +64,8 @@ def _hist_sums(prefix: str) -> dict:
 class Analysis:
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
-        self.base = parse(settings.RECOMMENDER_THRESHOLDS)
+        self.thresholds = InForce()
+        self.base = self.thresholds.fleet
         self.hi = floor_to(self.now, PERIOD_1H)
         self.lo = self.hi - timedelta(days=self.base.window_days)
         self.window_s = (self.hi - self.lo).total_seconds()
@@ -71,11 +73,10 @@ class Analysis:
         self.catalog = [type_info(t) for t in self.types]
         self.ctx = Context(settings.GRID_KG_CO2_PER_KWH, settings.VCPU_HOURLY_USD, self.catalog)
         self.specs = list(ModelSpec.objects.all())
-        self.overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
         self.deployments: dict[str, DeploymentStats] = {}
 
     def th(self, deployment: str) -> Thresholds:
-        return merged(self.base, self.overrides.get(deployment))
+        return self.thresholds.for_deployment(deployment)
 
     def run(self) -> list[Finding]:
         findings: list[Finding] = []

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from recommender import memory
 from recommender.catalog import match_gpu_type, match_model
-from recommender.models import DeploymentThresholds, GpuType, HostPrice, HostSummary, ModelSpec
+from recommender.in_force import InForce
+from recommender.models import GpuType, HostPrice, HostSummary, ModelSpec
 from recommender.plan import plural
 from recommender.savings import HOURS_PER_MONTH
-from recommender.thresholds import merged
 from telemetry.models import Gpu, GpuRollup, Host, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H
 from telemetry.rollups import floor_to
@@ -72,7 +72,7 @@ class Summarizer:
         self.month_start = self.now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         self.types = list(GpuType.objects.all())
         self.specs = list(ModelSpec.objects.all())
-        self.overrides = dict(DeploymentThresholds.objects.values_list("deployment", "values"))
+        self.thresholds = InForce()
 
     def run(self, host_ids: list[int] | None = None) -> int:
         hosts = Host.objects.order_by("pk")
@@ -112,7 +112,7 @@ class Summarizer:
             need, basis = self._host_need(host_gpus, per_gpu, needs.get(host_id, {}))
             seen = [per_gpu[g.pk] for g in host_gpus if g.pk in per_gpu]
             utils = [row["util_mean"] for row in seen if row["util_mean"] is not None]
-            th = merged(settings.RECOMMENDER_THRESHOLDS, self.overrides.get(host.deployment))
+            th = self.thresholds.for_deployment(host.deployment)
             idle_line = th["idle_util_p99_pct"]
             idle = sum(1 for g in host_gpus if g.pk in per_gpu and (per_gpu[g.pk]["util_max"] or 0) < idle_line)
             series = [hourly.get((host_id, self.lo + timedelta(hours=i))) for i in range(SPARK_HOURS)]

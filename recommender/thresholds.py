@@ -1,8 +1,10 @@
 """Rule thresholds as one typed object: each with its unit, bounds and meaning.
 
-The fleet-wide values come from RIGHTSIZER_RECOMMENDER_THRESHOLDS (checked at start-up by
-a system check, recommender.checks); a deployment may override any of them but the window
-(DeploymentThresholds). Rules receive the merged object in their context and read no settings.
+The values in force are layered: the built-in defaults, then RIGHTSIZER_RECOMMENDER_THRESHOLDS
+(the operator's base, checked at start-up by recommender.checks), then the fleet-wide values an
+admin saved in the dashboard (FleetThresholds), then a deployment's overrides of any but the
+window (DeploymentThresholds); recommender.in_force reads them. Rules receive the merged object
+in their context and read no settings.
 
 The defaults learn from the established right-sizing tools: a 14-day window, at least 30
 hours of data before any advice, sizing to 70% utilization with a 15% memory safety margin.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 def _t(default: float, unit: str, lo: float, hi: float, description: str) -> Any:
@@ -83,6 +85,16 @@ class Thresholds(BaseModel):
         float, _t(95, "%", 0, 100, "saturation: memory peak above this where no server pre-allocates")
     ]
 
+    @model_validator(mode="after")
+    def _coverage_fits_the_window(self) -> Thresholds:
+        """Advice needs min_coverage_hours of data within the window: more than the window never comes."""
+        if self.min_coverage_hours > self.window_days * 24:
+            raise ValueError(
+                f"min_coverage_hours ({self.min_coverage_hours:g} hours) is longer than the window "
+                f"(window_days {self.window_days:g} = {self.window_days * 24:g} hours): no advice could ever be given"
+            )
+        return self
+
     def __getitem__(self, key: str) -> float:
         return getattr(self, key)
 
@@ -121,9 +133,13 @@ def _error(exc: ValidationError) -> str:
     unknown = [".".join(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden"]
     parts = [f"unknown threshold(s) {', '.join(unknown)}: use {', '.join(DEFAULTS)}"] if unknown else []
     for err in exc.errors():
-        if err["type"] != "extra_forbidden":
-            name = ".".join(str(p) for p in err["loc"]) or "thresholds"
-            parts.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        if err["type"] == "extra_forbidden":
+            continue
+        if not err["loc"]:  # a rule across fields: its message names them
+            parts.append(err["msg"].removeprefix("Value error, "))
+            continue
+        name = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(parts)
 
 
@@ -141,7 +157,7 @@ def parse(values: Any, base: Mapping[str, float] | None = None) -> Thresholds:
 def validate_overrides(values: Any) -> dict[str, float]:
     """A deployment's overrides: known keys within bounds, and not the fleet-wide window."""
     if isinstance(values, Mapping) and "window_days" in values:
-        raise ValueError("window_days is fleet-wide: set it in RIGHTSIZER_RECOMMENDER_THRESHOLDS")
+        raise ValueError("window_days is fleet-wide: set it in the fleet-wide thresholds")
     parse(values)
     return {k: float(v) for k, v in values.items()}
 
@@ -151,4 +167,9 @@ def merged(base: Mapping[str, float] | Thresholds, overrides: Mapping[str, float
     try:
         return start.with_overrides(overrides)
     except ValidationError:
-        return start  # an override saved before a bound changed: the fleet-wide values apply
+        return start  # an override saved before a bound changed: the layer below applies
+
+
+def sources(env: Mapping[str, float], saved: Mapping[str, float]) -> dict[str, str]:
+    """Where each fleet-wide value comes from: "dashboard" (saved there), "environment" or "default"."""
+    return {n: "dashboard" if n in saved else "environment" if n in env else "default" for n in DEFAULTS}

@@ -1,6 +1,8 @@
 """Settings: agent tokens and price overrides and thresholds (admins), personal API tokens (everyone, their own).
 
-A change of price or thresholds queues an analysis at once, so no page shows money from the
+The thresholds shown and edited here are the layers recommender.in_force reads for the analysis
+(defaults ← environment ← fleet-wide values saved here ← a deployment's overrides), so the page and the
+advice agree. A change of price or thresholds queues an analysis at once, so no page shows money from the
 old prices for long; "Re-analyse now" runs it in the request for whoever cannot wait.
 """
 
@@ -10,7 +12,6 @@ import base64
 import logging
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings as conf
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,11 +24,11 @@ from kombu.exceptions import OperationalError
 
 from collectors import __version__
 from dashboard.access import admin_required, is_admin, viewer_required
-from dashboard.forms import GpuPriceForm, HostPriceForm, ThresholdsForm, TokenForm
+from dashboard.forms import FleetThresholdsForm, GpuPriceForm, HostPriceForm, ThresholdsForm, TokenForm
 from dashboard.views import alerts
 from recommender import tasks
-from recommender.models import DeploymentThresholds, GpuType, HostPrice
-from recommender.thresholds import describe, parse
+from recommender.in_force import InForce
+from recommender.models import DeploymentThresholds, FleetThresholds, GpuType, HostPrice
 from telemetry.models import AgentToken, ApiToken, Host
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ NEW_TOKEN_SHOWN_WITHIN_S = 300
 
 def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
     admin = is_admin(request.user)
+    thresholds = InForce()
     context = {
         "admin": admin,
         "agent_tokens": AgentToken.objects.select_related("created_by") if admin else [],
@@ -46,26 +48,23 @@ def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
         "gpu_types": GpuType.objects.all(),
         "host_prices": HostPrice.objects.select_related("host"),
         "thresholds": DeploymentThresholds.objects.all(),
-        "fleet_thresholds": _fleet_thresholds(),
         "deployment_names": _deployment_names(),
         "ingest_base": request.build_absolute_uri("/").rstrip("/"),
         "agent_version": __version__,  # the tag the install commands name
         "agent_form": TokenForm(prefix="agent"), "api_form": TokenForm(prefix="api"),
-        "host_price_form": HostPriceForm(), "thresholds_form": _overrides_form(request),
+        "host_price_form": HostPriceForm(), "thresholds_form": _overrides_form(request, thresholds),
+        "fleet_form": _fleet_form(thresholds),
         **alerts.settings_context(),
         **extra,
     }  # fmt: skip
     return render(request, "dashboard/settings.html", context, status=status)
 
 
-def _fleet() -> dict[str, float]:
-    return parse(conf.RECOMMENDER_THRESHOLDS).model_dump()
-
-
-def _fleet_thresholds() -> list[dict]:
-    """Each threshold described (label, unit, bounds, meaning, default) with the fleet-wide value in force."""
-    fleet = _fleet()
-    return [{**d, "value": fleet[d["name"]], "changed": fleet[d["name"]] != d["default"]} for d in describe()]
+def _fleet_form(thresholds: InForce, data=None) -> FleetThresholdsForm:
+    """The fleet-wide form holding the values saved here (blank: inherited from the environment or default)."""
+    return FleetThresholdsForm(data, initial=thresholds.saved, base=thresholds.base.model_dump(),
+                               in_force=thresholds.fleet.model_dump(), sources=thresholds.sources(),
+                               env=thresholds.env)  # fmt: skip
 
 
 def _deployment_names() -> list[str]:
@@ -74,12 +73,12 @@ def _deployment_names() -> list[str]:
     return sorted(known | set(DeploymentThresholds.objects.values_list("deployment", flat=True)))
 
 
-def _overrides_form(request: HttpRequest) -> ThresholdsForm:
-    """The overrides form for ?deployment=NAME, holding that deployment's saved values (blank: inherited)."""
+def _overrides_form(request: HttpRequest, thresholds: InForce) -> ThresholdsForm:
+    """The overrides form for ?deployment=NAME, holding that deployment's saved values (blank: inherited
+    from the fleet-wide values in force, shown as placeholders)."""
     name = request.GET.get("deployment", "").strip()
-    saved = DeploymentThresholds.objects.filter(deployment=name).first() if name else None
-    initial = {"deployment": name, **(saved.values if saved else {})}
-    return ThresholdsForm(initial=initial, fleet=_fleet())
+    initial = {"deployment": name, **thresholds.overrides.get(name, {})} if name else {"deployment": ""}
+    return ThresholdsForm(initial=initial, fleet=thresholds.fleet.model_dump())
 
 
 def _sealer() -> Fernet:
@@ -199,7 +198,7 @@ def host_price_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @admin_required
 def thresholds_save(request: HttpRequest) -> HttpResponse:
-    form = ThresholdsForm(request.POST, fleet=_fleet())
+    form = ThresholdsForm(request.POST, fleet=InForce().fleet.model_dump())
     if not form.is_valid():  # the page again with what was typed and each field's error
         return _page(request, status=400, thresholds_form=form)
     name, values = form.cleaned_data["deployment"], form.cleaned_data["values"]
@@ -218,6 +217,31 @@ def thresholds_delete(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(DeploymentThresholds, pk=pk).delete()
     messages.success(request, f"Overrides removed: the fleet-wide thresholds apply. {_queued()}")
     return redirect("dashboard:settings")
+
+
+@require_POST
+@admin_required
+def fleet_thresholds_save(request: HttpRequest) -> HttpResponse:
+    """Save the fleet-wide values typed (blank fields inherit); all blank is the same as a reset."""
+    form = _fleet_form(InForce(), request.POST)
+    if not form.is_valid():  # the page again with what was typed and each field's error
+        return _page(request, status=400, fleet_form=form)
+    values = form.cleaned_data["values"]
+    FleetThresholds.store(values)
+    if values:
+        messages.success(request, f"Fleet-wide thresholds saved ({len(values)} set here). {_queued()}")
+    else:
+        messages.success(request, f"No fleet-wide value set here: the inherited ones apply. {_queued()}")
+    return redirect(reverse("dashboard:settings") + "#thresholds")
+
+
+@require_POST
+@admin_required
+def fleet_thresholds_reset(request: HttpRequest) -> HttpResponse:
+    """Clear the fleet layer: RIGHTSIZER_RECOMMENDER_THRESHOLDS and the defaults apply again."""
+    FleetThresholds.store({})
+    messages.success(request, f"Fleet-wide thresholds reset to the inherited values. {_queued()}")
+    return redirect(reverse("dashboard:settings") + "#thresholds")
 
 
 def _queued() -> str:

@@ -47,6 +47,14 @@ def test_a_bad_fleet_wide_value_fails_the_system_check(settings):
     assert thresholds_check() == []
 
 
+def test_more_coverage_than_the_window_holds_fails_the_system_check(settings):
+    settings.RECOMMENDER_THRESHOLDS = {"window_days": 1}  # 24 hours, under the 30 hours advice needs
+    (error,) = thresholds_check()
+    assert "min_coverage_hours (30 hours) is longer than the window" in error.msg
+    settings.RECOMMENDER_THRESHOLDS = {"window_days": 1, "min_coverage_hours": 24}
+    assert thresholds_check() == []
+
+
 def test_confidence_is_coverage_times_margin_times_basis():
     week = 7 * 24 * 3600
     assert confidence(14 * 86400, week, 0.5, 5) == 1.0  # an idle GPU at 0.5% for 14 days
