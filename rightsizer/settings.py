@@ -265,7 +265,8 @@ ROLLUP_MAX_GAP_S = env_int("RIGHTSIZER_ROLLUP_MAX_GAP_S", 900, minimum=1)
 
 # --- Recommender: rule thresholds (recommender/thresholds.py lists them), savings.
 # RIGHTSIZER_RECOMMENDER_THRESHOLDS takes a JSON object of the keys to change, e.g.
-# {"target_util_pct": 60}; per deployment, the admin's "Deployment thresholds".
+# {"target_util_pct": 60}: the base under the fleet-wide values admins set on the settings page, and
+# those under each deployment's overrides (recommender/in_force.py layers them).
 RECOMMENDER_THRESHOLDS = _recommender_thresholds(env_str("RIGHTSIZER_RECOMMENDER_THRESHOLDS"))
 GRID_KG_CO2_PER_KWH = env_float("RIGHTSIZER_GRID_KG_CO2_PER_KWH", 0.4, minimum=0.0)
 # CPU-only hosts without a price of their own: AWS m7i.large, $0.1008/h for 2 vCPU and 8 GiB, us-east-1 on-demand.
