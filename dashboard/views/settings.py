@@ -62,7 +62,7 @@ def _page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
 
 def _fleet_form(thresholds: InForce, data=None) -> FleetThresholdsForm:
     """The fleet-wide form holding the values saved here (blank: inherited from the environment or default)."""
-    return FleetThresholdsForm(data, initial=thresholds.saved, base=thresholds.base.model_dump(),
+    return FleetThresholdsForm(data, initial=_as_typed(thresholds.saved), base=thresholds.base.model_dump(),
                                in_force=thresholds.fleet.model_dump(), sources=thresholds.sources(),
                                env=thresholds.env)  # fmt: skip
 
@@ -73,11 +73,16 @@ def _deployment_names() -> list[str]:
     return sorted(known | set(DeploymentThresholds.objects.values_list("deployment", flat=True)))
 
 
+def _as_typed(values: dict[str, float]) -> dict[str, str]:
+    """Saved values as a person would type them: 60, not the stored 60.0."""
+    return {k: f"{v:g}" for k, v in values.items()}
+
+
 def _overrides_form(request: HttpRequest, thresholds: InForce) -> ThresholdsForm:
     """The overrides form for ?deployment=NAME, holding that deployment's saved values (blank: inherited
     from the fleet-wide values in force, shown as placeholders)."""
     name = request.GET.get("deployment", "").strip()
-    initial = {"deployment": name, **thresholds.overrides.get(name, {})} if name else {"deployment": ""}
+    initial = {"deployment": name, **_as_typed(thresholds.overrides.get(name, {}))} if name else {"deployment": ""}
     return ThresholdsForm(initial=initial, fleet=thresholds.fleet.model_dump())
 
 

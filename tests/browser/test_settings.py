@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import AgentToken
-from tests.browser.conftest import login
+from tests.browser.conftest import login, shot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalog")]
 
@@ -37,3 +37,32 @@ def test_copy_puts_the_new_token_on_the_clipboard_and_a_revoke_needs_a_yes(page,
     revoke.click()
     expect(page.locator(".messages")).to_contain_text("revoked")
     assert AgentToken.objects.get(name="rack 8").revoked_at is not None
+
+
+def test_fleet_wide_thresholds_save_from_the_form_and_reset_asks_first(page, admin):
+    from recommender.models import FleetThresholds
+
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, "admin", "admin-pass-123", "/settings/#thresholds")
+    field = page.get_by_label("Target utilization target_util_pct")
+    expect(field).to_have_attribute("placeholder", "70")
+    field.fill("60")
+    page.get_by_role("button", name="Save fleet-wide thresholds").click()
+    expect(page.locator(".messages")).to_contain_text("Fleet-wide thresholds saved")
+    assert FleetThresholds.saved() == {"target_util_pct": 60.0}
+    expect(page.get_by_label("Target utilization target_util_pct")).to_have_value("60")
+    shot(page, "settings-thresholds")
+
+    asked: list[str] = []
+    reset = page.get_by_role("button", name="Reset to inherited")
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    reset.click()
+    page.wait_for_timeout(300)  # a post, had one started, would be on its way
+    assert asked and asked[0].startswith("Reset the fleet-wide thresholds set here?")
+    assert FleetThresholds.saved() == {"target_util_pct": 60.0}
+    page.once("dialog", lambda d: d.accept())
+    reset.click()
+    expect(page.locator(".messages")).to_contain_text("reset to the inherited values")
+    assert not FleetThresholds.objects.exists()
+    assert errors == []

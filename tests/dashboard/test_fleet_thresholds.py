@@ -69,7 +69,7 @@ def test_each_layer_overrides_the_one_below_and_the_analysis_reads_it(as_admin, 
     assert analysis.th("chat").idle_util_p99_pct == 7.0 and analysis.hi - analysis.lo == timedelta(days=21)
     page = as_admin.get("/settings/?deployment=chat").content.decode()
     assert _source(page, "Idle: utilization p99 below") == "dashboard" and "(blank: 9)" in page
-    assert 'value="7' in _field(page, "fleet-idle_util_p99_pct")
+    assert 'value="7"' in _field(page, "fleet-idle_util_p99_pct")
     assert 'placeholder="7"' in _field(page, "idle_util_p99_pct")  # a deployment inherits the value in force
 
     as_admin.post("/settings/thresholds", {"deployment": "chat", "idle_util_p99_pct": "10"})
