@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from recommender.analysis import Analysis
+from recommender.in_force import InForce
 from recommender.models import DeploymentThresholds, FleetThresholds, HostSummary
 from recommender.summary import summarize
 from telemetry.models import GpuRollup
@@ -128,3 +129,12 @@ def test_saving_and_reset_queue_an_analysis_and_reset_clears_the_layer(as_admin)
     assert _queued_analyses() == before + 2
     assert as_admin.get(URL + "/reset").status_code == 405
     assert not DeploymentThresholds.objects.exists()
+
+
+def test_saved_values_that_no_longer_fit_the_base_are_skipped_whole():
+    """The environment changed under values saved earlier: the layer below applies, not half of each."""
+    th = InForce(
+        env={"window_days": 1, "min_coverage_hours": 20}, saved={"min_coverage_hours": 30, "target_util_pct": 60}
+    )
+    assert (th.fleet.min_coverage_hours, th.fleet.target_util_pct) == (20, 70)
+    assert th.sources()["min_coverage_hours"] == "environment" and th.sources()["target_util_pct"] == "default"
