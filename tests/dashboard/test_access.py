@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from recommender.models import DeploymentThresholds, GpuType, HostPrice, Recommendation
+from recommender.models import DeploymentThresholds, FleetThresholds, GpuType, HostPrice, Recommendation
 from telemetry.models import AgentToken, ApiToken, Host
 
 
@@ -36,6 +36,8 @@ ADMIN_POSTS = [
     ("/settings/host-prices/{host_price}/delete", {}),
     ("/settings/thresholds", {"deployment": "chat", "idle_util_p99_pct": "3"}),
     ("/settings/thresholds/{thresholds}/delete", {}),
+    ("/settings/thresholds/fleet", {"fleet-target_util_pct": "65"}),
+    ("/settings/thresholds/fleet/reset", {}),
 ]
 OWN_POSTS = [("/settings/api-tokens", {"api-name": "script"}), ("/settings/api-tokens/{api_token}/revoke", {})]
 
@@ -91,6 +93,7 @@ def test_a_viewer_cannot_change_anything_an_admin_can(objects, admin, viewer, ou
     assert GpuType.objects.get(pk=objects["gpu_type"]).price_override_usd is None
     assert HostPrice.objects.filter(pk=objects["host_price"]).exists()
     assert DeploymentThresholds.objects.filter(pk=objects["thresholds"]).exists()
+    assert not FleetThresholds.objects.exists()
     page = client.get(f"/recommendations/{objects['rec']}/").content.decode()
     assert "Dismiss" not in page and "an admin acknowledges" in page
     assert "Create agent token" not in client.get("/settings/").content.decode()
