@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recommender.models import Recommendation
+from telemetry.models import Host, InferenceServer
 from tests.dashboard import recs
 
 pytestmark = pytest.mark.django_db
@@ -46,15 +47,19 @@ def test_each_sort_orders_the_list_and_a_second_click_reverses_it(as_viewer, lis
     assert by[""] == by["impact"] == ["Scale chat down", "Release alpha", "Shrink zulu", "Batch more on search"]
     assert by["-impact"] == list(reversed(by["impact"]))
     assert by["confidence"] == ["Shrink zulu", "Batch more on search", "Scale chat down", "Release alpha"]
-    # hostname, or the deployment for deployment-wide advice: alpha-1, chat, search, zulu-9
-    assert by["host"] == ["Release alpha", "Scale chat down", "Batch more on search", "Shrink zulu"]
+    # hostname; deployment-wide advice after its deployment's (first) host's own: alpha-1, chat, zulu-9, search
+    assert by["host"] == ["Release alpha", "Scale chat down", "Shrink zulu", "Batch more on search"]
+    assert titles(as_viewer.get("/recommendations/", {"sort": "-host"})) == list(reversed(by["host"]))
     # by the name people read: Batching, Idle capacity, Right-size host, Scale down
     assert by["kind"] == ["Batch more on search", "Release alpha", "Shrink zulu", "Scale chat down"]
     assert by["age"] == ["Shrink zulu", "Scale chat down", "Release alpha", "Batch more on search"]
     assert by["-age"] == list(reversed(by["age"]))
     page = as_viewer.get("/recommendations/", {"sort": "confidence", "q": "a"}).content.decode()
     assert 'href="?q=a&amp;sort=-confidence" class="sorted" aria-current="true">confidence ▼' in page
-    assert 'href="?q=a&amp;sort=host">host</a>' in page
+    assert 'href="?q=a&amp;sort=host">host ▲</a>' in page  # each link says which way a click sorts
+    assert 'href="?q=a&amp;sort=impact">saving / impact ▼</a>' in page
+    page = as_viewer.get("/recommendations/", {"sort": "-confidence"}).content.decode()
+    assert 'href="?sort=confidence" class="sorted" aria-current="true">confidence ▲' in page
 
 
 def test_the_total_is_capped_per_deployment_whatever_the_order(as_viewer, listed):
@@ -69,12 +74,28 @@ def test_the_total_is_capped_per_deployment_whatever_the_order(as_viewer, listed
 
 
 def test_search_finds_by_host_deployment_or_title_and_says_when_nothing_does(as_viewer, listed):
-    assert titles(as_viewer.get("/recommendations/", {"q": "ZULU"})) == ["Shrink zulu"]
+    # zulu-9's own advice and its deployment's (deployment-wide advice has no host of its own)
+    assert set(titles(as_viewer.get("/recommendations/", {"q": "ZULU"}))) == {"Shrink zulu", "Batch more on search"}
+    assert titles(as_viewer.get("/recommendations/", {"q": "release"})) == ["Release alpha"]
     assert set(titles(as_viewer.get("/recommendations/", {"q": "search"}))) == {"Shrink zulu", "Batch more on search"}
     assert titles(as_viewer.get("/recommendations/", {"q": "scale chat"})) == ["Scale chat down"]
     page = as_viewer.get("/recommendations/", {"q": "<nothing>"}).content.decode()
     assert "No recommendation matches “&lt;nothing&gt;” with these filters." in page
     assert 'value="&lt;nothing&gt;"' in page  # the search box keeps what was typed
+
+
+def test_search_finds_deployment_advice_by_a_host_of_it_and_advice_by_the_served_model(as_viewer, listed):
+    alpha = Host.objects.get(hostname="alpha-1")
+    InferenceServer.objects.create(host=alpha, server_id="vllm:8000", kind="vllm",
+                                   model="meta-llama/Llama-3.1-8B-Instruct")  # fmt: skip
+    # the host's own advice and its deployment's, as the host's page lists them; not the other deployment's
+    assert set(titles(as_viewer.get("/recommendations/", {"q": "alpha-1"}))) == {"Release alpha", "Scale chat down"}
+    assert set(titles(as_viewer.get("/recommendations/", {"q": "llama"}))) == {"Release alpha", "Scale chat down"}
+    with CaptureQueriesContext(connection) as ctx:
+        as_viewer.get("/recommendations/", {"q": "LLAMA-3.1"})
+    assert len(ctx.captured_queries) < 20  # one list query however many rows: no per-row lookup
+    assert titles(as_viewer.get("/recommendations/", {"q": "zulu-9", "sort": "host"})) == [
+        "Shrink zulu", "Batch more on search"]  # fmt: skip
 
 
 def test_kinds_read_as_words_in_the_list_its_filter_and_a_recommendation_page(as_viewer, listed):
