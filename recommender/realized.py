@@ -13,8 +13,9 @@ compare, and a host that stops reporting simply adds nothing from then on:
 
 - cost: each host's hourly price × the hours it reported (covered_s / 3600). The price is the host's own
   (HostPrice) where set, else each GPU's catalog type × the hours that GPU reported (so a GPU swapped
-  for a cheaper one costs its own price on each side), else the host's vCPUs × VCPU_HOURLY_USD — the
-  same order as recommender.summary.host_cost. Per month-equivalent: × HOURS_PER_MONTH / window hours.
+  for a cheaper one costs its own price on each side), else the host's vCPU-equivalents
+  (recommender.cpu_price) × VCPU_HOURLY_USD — the same order and basis as recommender.summary.host_cost.
+  Per month-equivalent: × HOURS_PER_MONTH / window hours.
 - energy: Σ power_w_mean × covered_s over the GPUs, in kWh, per month-equivalent the same way.
 - GPU load: GPUs busy = Σ util_pct_mean / 100 × covered_s / window seconds (1.0 = one GPU busy all the
   time); generated tokens/s = Σ gen_tps_mean × covered_s / window seconds over the hosts' servers.
@@ -38,6 +39,7 @@ from django.conf import settings
 from django.db.models import F, FloatField, Q, Sum
 from django.utils import timezone
 
+from recommender import cpu_price
 from recommender.catalog import match_gpu_type
 from recommender.models import GpuType, HostPrice, Recommendation
 from recommender.savings import HOURS_PER_MONTH
@@ -207,7 +209,8 @@ class Prices:
 
     def __init__(self, ids: list[int]):
         self.host_price = dict(HostPrice.objects.filter(host_id__in=ids).values_list("host_id", "hourly_usd"))
-        self.cpus = dict(Host.objects.filter(pk__in=ids).values_list("pk", "cpu_count"))
+        rows = Host.objects.filter(pk__in=ids).values_list("pk", "cpu_count", "mem_total_bytes")
+        self.cpus = {pk: (cpus, mem) for pk, cpus, mem in rows}
         types = list(GpuType.objects.all())
         self.gpu_host: dict[int, int] = {}
         self.gpu_price: dict[int, float | None] = {}
@@ -225,7 +228,7 @@ class Prices:
     def host_hourly(self, host_id: int) -> float:
         if host_id in self.host_price:
             return self.host_price[host_id]
-        return (self.cpus.get(host_id) or 0) * settings.VCPU_HOURLY_USD
+        return cpu_price.host_hourly(*self.cpus.get(host_id, (0, None)), settings.VCPU_HOURLY_USD)
 
 
 @dataclass

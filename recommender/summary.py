@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, F, FloatField, Max, Sum
 from django.utils import timezone
 
-from recommender import memory
+from recommender import cpu_price, memory
 from recommender.catalog import match_gpu_type, match_model
 from recommender.in_force import InForce
 from recommender.models import GpuType, HostPrice, HostSummary, ModelSpec
@@ -32,7 +32,8 @@ SPARK_HOURS = 24
 
 
 def host_cost(host: Host, gpus: list[Gpu], types: list[GpuType], host_price: float | None) -> tuple[float | None, str]:
-    """Monthly cost and where it came from: the host's own price, else its GPUs' types, else its vCPUs."""
+    """Monthly cost and where it came from: the host's own price, else its GPUs' types, else its vCPUs and
+    memory (recommender.cpu_price, the basis host_rightsize prices today's host on)."""
     if host_price is not None:
         return round(host_price * HOURS_PER_MONTH, 2), f"${host_price:.2f}/h for the host (your price)"
     if gpus:
@@ -48,8 +49,9 @@ def host_cost(host: Host, gpus: list[Gpu], types: list[GpuType], host_price: flo
             labels.append(f"{plural(unpriced, 'GPU')} not in the catalog, not counted")
         return (round(usd * HOURS_PER_MONTH, 2) if labels and unpriced < len(gpus) else None), "; ".join(labels)
     if host.cpu_count:
-        hourly = host.cpu_count * settings.VCPU_HOURLY_USD
-        return round(hourly * HOURS_PER_MONTH, 2), f"{host.cpu_count} vCPU × ${settings.VCPU_HOURLY_USD}/vCPU-h"
+        hourly = cpu_price.host_hourly(host.cpu_count, host.mem_total_bytes, settings.VCPU_HOURLY_USD)
+        label = cpu_price.host_label(host.cpu_count, host.mem_total_bytes, settings.VCPU_HOURLY_USD)
+        return round(hourly * HOURS_PER_MONTH, 2), label
     return None, "no price: no GPU and no CPU count"
 
 

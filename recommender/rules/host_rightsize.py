@@ -7,6 +7,7 @@ deployment's plan (GPU count and type) already decides.
 
 from __future__ import annotations
 
+from recommender import cpu_price
 from recommender.findings import Context, Finding, HostStats, evidence, series
 from recommender.plan import plural
 from recommender.rules.common import p
@@ -14,7 +15,7 @@ from recommender.savings import HOURS_PER_MONTH, Saving, confidence
 from telemetry.units import pct_to_fraction
 
 
-def _config(vcpus: int, mem_gib: float, usd_per_hour: float) -> dict:
+def _config(vcpus: int, mem_gib: float, usd_per_hour: float, price_basis: str) -> dict:
     return {
         "gpu_type": None,
         "gpus_per_replica": 0,
@@ -25,6 +26,7 @@ def _config(vcpus: int, mem_gib: float, usd_per_hour: float) -> dict:
         "mem_gib": round(mem_gib),
         "usd_month": round(usd_per_hour * HOURS_PER_MONTH, 2),
         "kwh_month": 0.0,
+        "price_basis": price_basis,
         "summary": f"{vcpus} vCPU / {mem_gib:.0f} GiB",
     }
 
@@ -32,13 +34,13 @@ def _config(vcpus: int, mem_gib: float, usd_per_hour: float) -> dict:
 VCPU_SIZES = (2, 4, 8, 16, 32, 48, 64, 96, 128, 192)  # sizes instance families are sold in
 # GiB per vCPU of the families sold: compute, general purpose, memory and high-memory optimized.
 FAMILY_GIB_PER_VCPU = (2, 4, 8, 16)
-GIB_PER_VCPU = 4  # the default price's instance (m7i.large: 2 vCPU, 8 GiB)
+GIB_PER_VCPU = cpu_price.GIB_PER_VCPU
 
 
 def units(vcpus: float, mem_gib: float) -> float:
-    """What a host costs in the default price's vCPUs: the larger of its vCPUs and its memory ÷ 4 GiB.
-    Today's host and the proposed one are both priced this way."""
-    return max(vcpus, mem_gib / GIB_PER_VCPU)
+    """What a host costs in the default price's vCPUs (recommender.cpu_price, the basis every page prices a
+    host without GPUs on). Today's host and the proposed one are both priced this way."""
+    return cpu_price.vcpu_equivalents(vcpus, mem_gib)
 
 
 def shape(cpu_need: float, mem_need_gib: float) -> tuple[int, int]:
@@ -71,14 +73,18 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
     if host.price_usd is not None:
         now_usd = host.price_usd
         new_usd = host.price_usd * new_units / now_units
+        now_note = f"${host.price_usd:.2f}/h for the host (your price)"
+        new_note = f"your price × {new_units:g}/{now_units:g} vCPU-equivalents"
         basis = f"the host's price ${host.price_usd:.2f}/h × {new_units:g}/{now_units:g} × 730 h; {priced_as}"
     else:
         now_usd, new_usd = now_units * ctx.vcpu_hourly_usd, new_units * ctx.vcpu_hourly_usd
+        now_note = cpu_price.host_label(host.cpu_count, host.mem_total_bytes, ctx.vcpu_hourly_usd)
+        new_note = cpu_price.host_label(vcpus, mem_gib * cpu_price.GIB, ctx.vcpu_hourly_usd)
         basis = f"${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD) × 730 h; {priced_as}"
     if new_usd > now_usd * (1 - pct_to_fraction(th.min_saving_pct)):
         return []
-    current = _config(host.cpu_count, mem_gib_now, now_usd)
-    proposed = _config(vcpus, mem_gib, new_usd)
+    current = _config(host.cpu_count, mem_gib_now, now_usd, now_note)
+    proposed = _config(vcpus, mem_gib, new_usd, new_note)
     return [
         Finding(
             kind="host_rightsize",

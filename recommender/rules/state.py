@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from recommender import memory
+from recommender import cpu_price, memory
 from recommender.findings import Context, DeploymentStats, GpuStats, GpuTypeInfo, HostStats, ServerStats
 from recommender.plan import (
     Config,
@@ -149,17 +149,30 @@ def _current(
     label = gpus[0].price_label if gpus else ""
     user = any(g.user_price for g in gpus)
     fixed = None
-    if not gpus:  # hosts without GPUs: their own price, else their vCPUs
+    if not gpus:  # hosts without GPUs: their own price, else their vCPU-equivalents (recommender.cpu_price)
         fixed = sum(
-            h.price_usd if h.price_usd is not None else (h.cpu_count or 0) * ctx.vcpu_hourly_usd for h in dep.hosts
+            h.price_usd
+            if h.price_usd is not None
+            else cpu_price.host_hourly(h.cpu_count, h.mem_total_bytes, ctx.vcpu_hourly_usd)
+            for h in dep.hosts
         )
-        label = f"vCPUs at ${ctx.vcpu_hourly_usd}/vCPU-h, or the host's own price"
+        label = _cpu_label(dep.hosts, ctx.vcpu_hourly_usd)
     elif gpu_type is None:
         fixed = sum(prices)
     config = Config(
         gpu_type, per, replicas, precision, price, label, user, load_mean, spare_gpus=spare, fixed_usd_per_hour=fixed
     )
     return _calibrated(config, gpus, gpu_type), replicas
+
+
+def _cpu_label(hosts: list[HostStats], usd_per_vcpu_hour: float) -> str:
+    """Where a GPU-less deployment's price comes from, in the words the fleet page uses for one host."""
+    if len(hosts) == 1 and hosts[0].price_usd is None:
+        return cpu_price.host_label(hosts[0].cpu_count, hosts[0].mem_total_bytes, usd_per_vcpu_hour)
+    return (
+        f"each host's own price, else the larger of its vCPUs and its memory ÷ {cpu_price.GIB_PER_VCPU} GiB "
+        f"× ${usd_per_vcpu_hour}/vCPU-h"
+    )
 
 
 def _calibrated(config: Config, gpus: list[GpuStats], gpu_type: GpuTypeInfo | None) -> Config:

@@ -224,6 +224,23 @@ def test_a_cpu_host_far_below_its_cpu_and_memory_is_right_sized():
     assert "today 64 (32 vCPU, 256 GiB), proposed 32 (8 vCPU, 128 GiB)" in f.saving.basis
 
 
+def test_a_cpu_host_costs_the_same_in_the_advice_the_plan_and_the_fleet_page(settings):
+    """One basis (recommender.cpu_price): the advice's "now" is what the host and deployment pages show."""
+    from recommender.summary import host_cost
+    from telemetry.models import Host
+
+    settings.VCPU_HOURLY_USD = CTX.vcpu_hourly_usd
+    h = host(cpu=[1.0], mem_used_gib=10)
+    (right,) = host_rightsize.check(h, CTX)
+    (idle,) = plan(h, 0.0)
+    page_usd, page_label = host_cost(Host(cpu_count=32, mem_total_bytes=256 * 1024**3), [], [], None)
+    assert right.current["usd_month"] == idle.current["usd_month"] == page_usd == pytest.approx(64 * 0.0504 * 730)
+    label = "32 vCPU / 256 GiB priced as 64 vCPU-equivalents × $0.0504/vCPU-h"
+    assert right.current["price_basis"] == idle.current["price_basis"] == page_label == label
+    assert right.proposed["price_basis"] == "2 vCPU / 32 GiB priced as 8 vCPU-equivalents × $0.0504/vCPU-h"
+    assert right.saving.usd == pytest.approx(right.current["usd_month"] - right.proposed["usd_month"])
+
+
 def test_a_user_priced_cpu_host_is_scaled_on_the_same_basis_both_sides():
     (f,) = host_rightsize.check(host(cpu=[8.0], mem_used_gib=48, price=2.0), CTX)
     assert f.current["usd_month"] == pytest.approx(2.0 * 730) and f.proposed["usd_month"] == pytest.approx(730.0)

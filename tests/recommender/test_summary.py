@@ -42,7 +42,9 @@ def test_cost_comes_from_the_gpu_types_the_host_price_or_the_vcpus(hosts, settin
     assert pair.usd_month == pytest.approx(2 * a10g.price_usd * 730, abs=0.01)
     assert pair.gpu_count == 2 and pair.gpu_types == "2× NVIDIA A10G" and pair.gpu_memory_bytes == 2 * 24 * 1024**3
     cpu = HostSummary.objects.get(host=hosts["cpu-box"])
-    assert cpu.usd_month == pytest.approx(32 * settings.VCPU_HOURLY_USD * 730, abs=0.01) and "vCPU" in cpu.price_label
+    # 32 vCPU / 256 GiB: priced as sold shapes are, by the larger of its vCPUs and its memory ÷ 4 GiB.
+    assert cpu.usd_month == pytest.approx(64 * settings.VCPU_HOURLY_USD * 730, abs=0.01)
+    assert cpu.price_label == f"32 vCPU / 256 GiB priced as 64 vCPU-equivalents × ${settings.VCPU_HOURLY_USD}/vCPU-h"
     odd = HostSummary.objects.get(host=hosts["odd-gpu"])
     assert odd.usd_month is None and "not in the catalog" in odd.price_label
     HostPrice.objects.create(host=hosts["a10g-pair"], hourly_usd=1.0)
