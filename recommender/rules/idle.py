@@ -22,7 +22,7 @@ def idle_gpus(s: State) -> list[tuple[HostStats, GpuStats, float]]:
     out = []
     for host in s.dep.hosts:
         for gpu in host.gpus:
-            p99 = p(gpu.util_hist, 99)
+            p99 = _at_most(p(gpu.util_hist, 99), gpu.util_max)
             if p99 is None or not host.enough_data(gpu.covered_s) or p99 >= s.th.idle_util_p99_pct:
                 continue
             if any(sv.served_requests for sv in host.servers if gpu.gpu_id in sv.gpu_ids):
@@ -53,7 +53,8 @@ def step(s: State, start: Config) -> Step | None:
         proposed,
         f"Release {plural(n, 'idle GPU')} of {s.dep.name}",
         f"{where}: no inference server runs on {'it' if n == 1 else 'them'}, and utilization stayed under "
-        f"{s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over {plural(round(s.dep.window_s / 86400), 'day')}.",
+        f"{s.th.idle_util_p99_pct:g}% at p99 ({_measured([(g, v) for _, g, v in spare])}) over "
+        f"{plural(round(s.dep.window_s / 86400), 'day')}.",
         f"Release {where}, or give {'it' if n == 1 else 'them'} work.",
         [_util(s, h, g, v) for h, g, v in spare],
         confidence(
@@ -74,8 +75,8 @@ def _whole(s: State, start: Config, idle: list) -> Step:
     days = s.dep.window_s / 86400
     which = "Its GPU" if len(idle) == 1 else f"All {len(idle)} GPUs"
     reason = (
-        f"{which} stayed under {s.th.idle_util_p99_pct:g}% utilization at p99 (worst "
-        f"{worst:.1f}%) over {plural(round(days), 'day')}, and no request was served."
+        f"{which} stayed under {s.th.idle_util_p99_pct:g}% utilization at p99 "
+        f"({_measured([(g, v) for _, g, v in idle])}) over {plural(round(days), 'day')}, and no request was served."
     )
     if held:
         reason += " Memory is still held by " + ", ".join(held) + ": loaded and unused."
@@ -87,11 +88,7 @@ def _whole(s: State, start: Config, idle: list) -> Step:
         released(start),
         title,
         reason,
-        (
-            "Stop the idle servers and release the GPUs, or let the deployment scale to zero when no traffic comes."
-            if held
-            else "Release the GPUs (or the hosts), or give them work."
-        ),
+        _whole_action(len(held), len(idle), len({h.host_id for h, _, _ in idle})),
         evidence_rows,
         confidence(
             min(g.covered_s for _, g, _ in idle), s.th.full_confidence_hours * 3600, worst, s.th.idle_util_p99_pct
@@ -103,7 +100,7 @@ def _whole(s: State, start: Config, idle: list) -> Step:
 def _cpu_only(s: State, start: Config) -> Step | None:
     hosts = []
     for host in s.dep.hosts:
-        p99 = p(host.cpu_hist, 99)
+        p99 = _at_most(p(host.cpu_hist, 99), host.cpu_max)
         if p99 is None or not host.enough_data() or p99 >= s.th.idle_util_p99_pct:
             return None
         if any(sv.served_requests for sv in host.servers):
@@ -117,7 +114,7 @@ def _cpu_only(s: State, start: Config) -> Step | None:
         "idle",
         released(start),
         f"Idle: release {s.dep.name} ({plural(len(hosts), 'host')}, no GPU)",
-        f"CPU stayed under {s.th.idle_util_p99_pct:g}% at p99 (worst {worst:.1f}%) over "
+        f"CPU stayed under {s.th.idle_util_p99_pct:g}% at p99 ({_measured([(h.cpu_max, v) for h, v in hosts])}) over "
         f"{plural(round(s.dep.window_s / 86400), 'day')} on {names}, and no inference server served a request.",
         f"Release {names}, or give {'it' if len(hosts) == 1 else 'them'} work.",
         [
@@ -138,6 +135,36 @@ def _cpu_only(s: State, start: Config) -> Step | None:
         ),
         [],
     )
+
+
+def _at_most(p99: float | None, peak: float | None) -> float | None:
+    """The histogram's p99 is a bucket's upper edge; the true p99 is never above the measured max."""
+    return p99 if p99 is None or peak is None else min(p99, peak)
+
+
+def _measured(rows: list[tuple[GpuStats | float | None, float]]) -> str:
+    """What was measured, named for what it is: "p99 1.0%, max 3.2%" for one, "highest p99 1.0%, highest
+    max 3.2%" for several; rows are (a GPU or a host's CPU max, p99). The max is left out where not known."""
+    p99 = max(v for _, v in rows)
+    peaks = [m.util_max if isinstance(m, GpuStats) else m for m, _ in rows]
+    known = [v for v in peaks if v is not None]
+    lead = "" if len(rows) == 1 else "highest "
+    text = f"{lead}p99 {p99:.1f}%"
+    if len(known) == len(peaks):
+        text += f", {lead}max {max(known):.1f}%"
+    return text
+
+
+def _whole_action(servers: int, gpus: int, hosts: int) -> str:
+    """Numbers agree with what is there: one server and one GPU read "the idle server ... the GPU"."""
+    gpu_words = "the GPU" if gpus == 1 else "the GPUs"
+    if servers:
+        server_words = "the idle server" if servers == 1 else "the idle servers"
+        return (
+            f"Stop {server_words} and release {gpu_words}, or let the deployment scale to zero when no traffic comes."
+        )
+    host_words = "the host" if hosts == 1 else "the hosts"
+    return f"Release {gpu_words} (or {host_words}), or give {'it' if gpus == 1 else 'them'} work."
 
 
 def _util(s: State, host: HostStats, gpu: GpuStats, p99: float) -> dict:

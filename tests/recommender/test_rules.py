@@ -48,6 +48,19 @@ def test_an_idle_deployment_holding_memory_is_released_whole():
     assert f.evidence[0]["series"] == {"entity": "gpu", "id": 1, "metric": "util_pct", "aggregate": "p99"}
 
 
+def test_idle_advice_names_the_p99_and_the_max_and_agrees_in_number_with_the_host():
+    one = host(gpus=[gpu(util=[0.5, 0.5, 3.2], mem_used_gib=21.6)], servers=[server(requests=0.0, batch=0.0)])
+    (f,) = plan(one, 0.5)
+    p99 = f.evidence[0]["value"]
+    assert f"Its GPU stayed under 5% utilization at p99 (p99 {p99:.1f}%, max 3.2%) over 14 days" in f.reason
+    assert f.action.startswith("Stop the idle server and release the GPU, or let")
+    both = server(gpu_ids=(1, 2), batch=0.0, requests=0.0)
+    two = host(gpus=[gpu(1, util=[0.5]), gpu(2, util=[1.0], index=1)], servers=[both])
+    (f,) = plan(two, 0.5)
+    assert "All 2 GPUs stayed under 5% utilization at p99 (highest p99 1.0%, highest max 1.0%)" in f.reason
+    assert f.action.startswith("Stop the idle server and release the GPUs,")
+
+
 def test_a_spare_idle_gpu_beside_a_working_replica_is_released_alone():
     h = host(gpus=[gpu(1, util=[1.0], mem_used_gib=0), gpu(2, util=[60.0], index=1)], servers=[server(gpu_ids=(2,))])
     steps = plan(h, 60.0)
