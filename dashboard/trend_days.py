@@ -19,6 +19,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from dashboard.models import TrendDay, TrendDayDone
+from recommender.catalog import match_model
+from recommender.models import ModelSpec
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H
 
@@ -31,6 +33,8 @@ REFRESH_S = 900
 INLINE_GPU_DAYS = 10_000
 RUN_DAYS = 7  # a week of a 4,000 × 8-GPU fleet is ~40 s of summing: well inside the task's time limit
 CHUNK_HOSTS = 500  # ids per IN list: ~4,000 GPU ids at 8 a host, well inside every database's parameter limit
+
+LLM_KINDS = {"vllm", "tgi", "sglang"}  # servers that only serve generative language models
 
 FIELDS = ("host_s", "gpu_s", "gpu_busy_s", "tokens")
 
@@ -109,12 +113,21 @@ def _sum_chunk(host_ids: list[int], lo: datetime, hi: datetime, totals: dict) ->
     for r in gpus:
         t = totals[(r["h"], r["day"])]
         t["gpu_s"], t["gpu_busy_s"] = r["gpu_s"] or 0.0, r["gpu_busy_s"] or 0.0
-    server_ids = list(InferenceServer.objects.filter(host_id__in=host_ids).values_list("pk", flat=True))
+    server_ids = token_servers(host_ids)
     servers = (ServerRollup.objects.filter(server_id__in=server_ids, gen_tps_mean__isnull=False, **window)
                .values(h=F("server__host_id"), day=day)
                .annotate(tokens=Sum(F("gen_tps_mean") * F("covered_s"), output_field=FloatField())))  # fmt: skip
     for r in servers:
         totals[(r["h"], r["day"])]["tokens"] = r["tokens"] or 0.0
+
+
+def token_servers(host_ids: list[int]) -> list[int]:
+    """The hosts' servers whose gen_tps counts as generated tokens: every server of an LLM serving kind
+    (LLM_KINDS), and one of another kind (triton, torchserve, …) only where its model is an LLM the catalog knows
+    (by name, or by a size in the name such as "70B"). A Triton image model's inferences are not tokens."""
+    specs = list(ModelSpec.objects.all())
+    servers = InferenceServer.objects.filter(host_id__in=host_ids).values_list("pk", "kind", "model")
+    return [pk for pk, kind, model in servers if kind in LLM_KINDS or match_model(model, specs) is not None]
 
 
 def drop_before(first: date) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, F, FloatField, Max, Sum
+from django.db.models import Count, F, FloatField, Max, Min, Sum
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
@@ -70,6 +70,13 @@ def window(days: int, now: datetime | None = None) -> tuple[date, date]:
     """The last `days` complete UTC days: first and last, inclusive."""
     last = (now or timezone.now()).astimezone(UTC).date() - timedelta(days=1)
     return last - timedelta(days=days - 1), last
+
+
+def data_start(first: date, last: date) -> date:
+    """The range's first day with data, or `first` where it has none or data from its first day: the charts and
+    the CSV start there, so 14 days of data in a 90-day range do not read as 90 days of cost."""
+    found = _in(first, last).filter(host_s__gt=0).aggregate(day=Min("day"))["day"]
+    return max(first, found) if found else first
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -157,13 +164,14 @@ def unpriced_hosts(hosts: list[dict]) -> int:
 
 
 def deployments_daily(rows: list[dict], first: date, last: date) -> list[dict]:
-    """Per deployment that generated tokens in the range: per day, its hosts' cost ÷ its tokens in millions (None
-    on a day with no tokens: a gap, not infinity), and its totals; the costliest first."""
+    """Per deployment that generated tokens or cost money in the range: per day, its hosts' cost ÷ its tokens in
+    millions (None on a day with no tokens: a gap, not infinity), and its totals; the costliest first. A deployment
+    that cost money and generated nothing is listed too (its days with cost, no tokens are what it is there for)."""
     by_name: dict[str, dict[date, tuple[float | None, float]]] = defaultdict(dict)
     for r in rows:
         by_name[r["name"]][r["day"]] = (r["cost"], r["tokens"] or 0.0)
     out = [_deployment(name, days, first, last) for name, days in by_name.items()]
-    out = [d for d in out if d["tokens"] > 0]
+    out = [d for d in out if d["tokens"] > 0 or d["cost_usd"]]
     return sorted(out, key=lambda d: (-(d["cost_usd"] or 0.0), d["name"]))
 
 
@@ -251,7 +259,7 @@ def split_for(query: Query, labels: dict[int, dict], now: datetime | None = None
     """The cost-by-label table alone (the CSV), its days summed first."""
     first, last = window(query.days, now)
     trend_days.ensure(first, last, now, budget_gpu_days=trend_days.INLINE_GPU_DAYS)
-    return label_split(query.key, scans(first, last)[1], labels), first, last
+    return label_split(query.key, scans(first, last)[1], labels), data_start(first, last), last
 
 
 def build(query: Query, labels: dict[int, dict], now: datetime | None = None) -> dict:
@@ -260,9 +268,11 @@ def build(query: Query, labels: dict[int, dict], now: datetime | None = None) ->
     first, last = window(query.days, now)
     pending = trend_days.ensure(first, last, now, budget_gpu_days=trend_days.INLINE_GPU_DAYS)
     daily, hosts = scans(first, last)
-    fleet = fleet_daily(daily, first, last)
+    start = data_start(first, last)  # the charts' first day: the range's, or its first day with data
+    fleet = fleet_daily(daily, start, last)
     fleet["unpriced_hosts"] = unpriced_hosts(hosts)
     return {"days": query.days, "first": first.isoformat(), "last": last.isoformat(), "pending_days": pending,
-            "from": _ms(first), "to": _ms(last + timedelta(days=1)), "fleet": fleet,
-            "deployments": deployments_daily(daily, first, last),
+            "data_first": start.isoformat(), "data_days": (last - start).days + 1 if start > first else None,
+            "from": _ms(start), "to": _ms(last + timedelta(days=1)), "fleet": fleet,
+            "deployments": deployments_daily(daily, start, last),
             "labels": label_split(query.key, hosts, labels) if query.key else None}  # fmt: skip

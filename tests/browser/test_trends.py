@@ -31,6 +31,10 @@ def test_the_trends_page_draws_the_fleet_token_and_label_charts(page, viewer):
     assert page.locator("#token-charts canvas").evaluate(drawn) == [1, 1]  # chat on day 1, embed on day 2
     assert page.locator("#fleet-charts canvas").first.evaluate(drawn) == [2]
     expect(page.locator("#fleet-total")).to_have_text("$33.00")
+    # every bar of the label chart keeps its label (no auto-skipping when 12 deployments crowd the axis)
+    bars = page.locator("#label-charts canvas").evaluate(
+        "(c) => { const ch = Chart.getChart(c); return [ch.options.scales.y.ticks.autoSkip, ch.scales.y.ticks.length]; }")
+    assert bars == [False, 3], bars
     expect(page.locator("#label-table tbody tr")).to_have_count(3)
     expect(page.locator("#label-total")).to_contain_text("$33.00")
     expect(page.locator("#token-table tbody tr")).to_have_count(2)

@@ -24,6 +24,7 @@ from dashboard import trend_days, trends
 from dashboard.models import TrendDay, TrendDayDone
 from dashboard.tasks import sum_trend_days
 from recommender.models import HostPrice
+from telemetry.models import InferenceServer
 from tests.dashboard import trend_rollups
 from tests.dashboard.trend_rollups import H, hours
 
@@ -65,13 +66,16 @@ def test_the_fleet_costs_each_host_its_reported_hours_times_its_price(rollups):
     data = _build()
     fleet = data["fleet"]
     assert (data["first"], data["last"]) == ("2026-03-04", "2026-03-10")
-    assert len(fleet["t"]) == 7 and fleet["t"][-1] == int((D2 + 12 * H).timestamp() * 1000)
+    # the charts start at the first day with data (D1), not five empty days before it
+    assert (data["data_first"], data["data_days"]) == ("2026-03-09", 2)
+    assert data["from"] == int(D1.timestamp() * 1000)
+    assert len(fleet["t"]) == 2 and fleet["t"][-1] == int((D2 + 12 * H).timestamp() * 1000)
     # D1: h1 10 h × $2 + h2 4 × 0.5 h × $1 + h3 2 h × $3; D2: h1 1 h × $2 + h3 1 h × $3.
-    assert fleet["cost_usd"] == [None] * 5 + [28.0, 5.0]
+    assert fleet["cost_usd"] == [28.0, 5.0]
     assert fleet["total_usd"] == 33.0
     # Time-weighted: D1 (50·36000 + 10·36000 + 80·7200 + 0·7200) / 86400 s; D2 (100·3600·2 + 20·3600) / 10800 s.
-    assert fleet["util_pct"] == [None] * 5 + [31.67, 73.33]
-    assert fleet["gpus_busy"][5] == round(27360 / 86400, 2) and fleet["gpus_idle"][5] == round(59040 / 86400, 2)
+    assert fleet["util_pct"] == [31.67, 73.33]
+    assert fleet["gpus_busy"][0] == round(27360 / 86400, 2) and fleet["gpus_idle"][0] == round(59040 / 86400, 2)
     assert fleet["unpriced_hosts"] == 0
 
 
@@ -79,13 +83,39 @@ def test_cost_per_million_tokens_leaves_a_gap_on_a_day_without_tokens(rollups):
     deployments = {d["name"]: d for d in _build()["deployments"]}
     chat, embed = deployments["chat"], deployments["embed"]
     # chat D1: ($20 + $2) / (100·36000 + 50·7200 tokens = 3.96 M); D2: $2 and no tokens.
-    assert chat["usd_per_million"][5:] == [round(22 / 3.96, 4), None]
+    assert chat["usd_per_million"] == [round(22 / 3.96, 4), None]
     assert chat["cost_usd"] == 24.0 and chat["tokens"] == 3_960_000 and chat["days_without_tokens"] == 1
     assert chat["usd_per_million_range"] == round(24 / 3.96, 4)
     # embed D1: $6 and no tokens; D2: $3 / 36,000 tokens.
-    assert embed["usd_per_million"][5:] == [None, round(3 / 0.036, 4)]
+    assert embed["usd_per_million"] == [None, round(3 / 0.036, 4)]
     assert embed["usd_per_million_range"] == 250.0
     assert list(deployments) == ["chat", "embed"]  # the costliest first
+
+
+def test_a_deployment_with_cost_and_no_tokens_is_listed_and_an_image_model_makes_no_tokens(rollups, as_viewer):
+    # an idle deployment (no server) and a Triton image model reporting gen_tps: both cost, neither generates tokens;
+    # a Triton server of a catalog LLM does
+    idle, idle_gpus, idle_server = trend_rollups.host("idle-gpu", {"deployment": "idle-gpu"}, 1)
+    idle_server.delete()
+    trend_rollups.summary(idle, 730.0 * 4)  # $4/h
+    hours(idle, idle_gpus, None, D1, 3, 3600, [0], None)
+    vision, vision_gpus, resnet = trend_rollups.host("vision-1", {"deployment": "vision"}, 1)
+    InferenceServer.objects.filter(pk=resnet.pk).update(kind="triton", model="resnet50")
+    trend_rollups.summary(vision, 730.0)
+    hours(vision, vision_gpus, resnet, D1, 2, 3600, [60], 5000.0)
+    llm, llm_gpus, triton_llm = trend_rollups.host("llm-1", {"deployment": "triton-llm"}, 1)
+    InferenceServer.objects.filter(pk=triton_llm.pk).update(kind="triton", model="meta-llama/Llama-3.1-8B-Instruct")
+    trend_rollups.summary(llm, 730.0)
+    hours(llm, llm_gpus, triton_llm, D1, 1, 3600, [60], 100.0)
+    deployments = {d["name"]: d for d in _build()["deployments"]}
+    assert deployments["idle-gpu"]["tokens"] == 0 and deployments["idle-gpu"]["cost_usd"] == 12.0
+    assert deployments["idle-gpu"]["days_without_tokens"] == 1 and deployments["idle-gpu"]["usd_per_million"] == [
+        None, None]  # fmt: skip
+    assert deployments["vision"]["tokens"] == 0 and deployments["vision"]["usd_per_million_range"] is None
+    assert deployments["triton-llm"]["tokens"] == 360_000
+    page = as_viewer.get("/trends/?days=7&key=team").content.decode()
+    assert page.count("no tokens</span>") == 2
+    assert "2 days of data in the last 7" in page
 
 
 def test_the_label_split_adds_up_to_the_fleet_with_an_unlabelled_row(rollups):
@@ -106,7 +136,7 @@ def test_the_label_split_adds_up_to_the_fleet_with_an_unlabelled_row(rollups):
 def test_a_price_set_now_reprices_the_whole_range_at_once(rollups):
     assert _build()["fleet"]["total_usd"] == 33.0  # and kept in the cache
     HostPrice.objects.create(host=rollups[1], hourly_usd=10.0)  # h2: 2 h reported on day 1
-    assert _build()["fleet"]["cost_usd"][5:] == [20.0 + 2 * 10.0 + 6.0, 5.0]
+    assert _build()["fleet"]["cost_usd"] == [20.0 + 2 * 10.0 + 6.0, 5.0]
 
 
 def test_the_label_keys_list_the_most_common_first(rollups):
@@ -189,11 +219,13 @@ def test_the_csv_has_numbers_totals_and_defends_against_formulas(rollups, as_vie
     h2.save()
     resp = as_viewer.get("/trends/labels.csv?key=team&days=7")
     assert resp.status_code == 200 and resp["Content-Type"].startswith("text/csv")
-    assert resp["Content-Disposition"] == 'attachment; filename="rightsizer-cost-by-team-2026-03-04-2026-03-10.csv"'
+    # the span starts at the first day with data, not the 7-day range's start: 2 days of cost, not 7
+    assert resp["Content-Disposition"] == 'attachment; filename="rightsizer-cost-by-team-2026-03-09-2026-03-10.csv"'
     rows = list(csv.DictReader(io.StringIO(resp.content.decode())))
     assert [r["value"] for r in rows] == ["search", '\'=HYPERLINK("http://x")', "(unlabelled)", "(total)"]
     assert [r["cost_usd"] for r in rows] == ["22.0", "2.0", "9.0", "33.0"]
     assert rows[0]["util_pct"] == "36.36" and rows[2]["unlabelled"] == "true"
+    assert {(r["first_day"], r["last_day"]) for r in rows} == {("2026-03-09", "2026-03-10")}
     assert sum(float(r["cost_usd"]) for r in rows[:-1]) == float(rows[-1]["cost_usd"])
 
 
@@ -208,7 +240,9 @@ def test_too_many_days_are_clamped_with_a_note(rollups, as_viewer):
     resp = as_viewer.get("/trends/?days=99999&key=team")
     assert resp.status_code == 200 and resp.context["query"].days == 90
     assert "Showing 90 days" in resp.content.decode()
-    assert len(resp.context["data"]["fleet"]["t"]) == 90
+    # from the first day with data: the hour on 03-03 (before the 7-day window, inside 90 days) to 03-10
+    assert len(resp.context["data"]["fleet"]["t"]) == 8
+    assert "8 days of data in the last 90" in resp.content.decode()
 
 
 @pytest.mark.parametrize("url", ["/trends/?key=", "/trends/labels.csv?key="])

@@ -38,8 +38,9 @@ def hours(host, gpus, server, start, n, covered_s, utils, gen_tps, period_s=3600
     HostRollup.objects.bulk_create(HostRollup(host=host, ts=ts, **common) for ts in stamps)
     GpuRollup.objects.bulk_create(GpuRollup(gpu=g, ts=ts, util_pct_mean=u, **common)
                                   for ts in stamps for g, u in zip(gpus, utils, strict=True))  # fmt: skip
-    ServerRollup.objects.bulk_create(ServerRollup(server=server, ts=ts, gen_tps_mean=gen_tps, **common)
-                                     for ts in stamps)  # fmt: skip
+    if server is not None:  # a host without an inference server
+        ServerRollup.objects.bulk_create(ServerRollup(server=server, ts=ts, gen_tps_mean=gen_tps, **common)
+                                         for ts in stamps)  # fmt: skip
 
 
 def seed(d1: datetime, d2: datetime) -> tuple[Host, Host, Host]:

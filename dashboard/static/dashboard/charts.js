@@ -330,7 +330,8 @@
       type: "bar",
       data: { labels, datasets: [{ data: values, backgroundColor: colors }] },
       options: { indexAxis: "y", plugins: { legend: { display: false } },
-        scales: { x: { beginAtZero: true, title: { display: true, text: unitTitle } } } },
+        // every category keeps its label: Chart.js would otherwise skip every other one when they crowd
+        scales: { x: { beginAtZero: true, title: { display: true, text: unitTitle } }, y: { ticks: { autoSkip: false } } } },
     });
   }
 

@@ -29,7 +29,9 @@
       ], { yTitle: "GPUs" }));
   }
 
-  function tokenCharts(root, deployments) {
+  function tokenCharts(root, listed) {
+    // The table also lists deployments that cost money and generated nothing: they have no line to draw.
+    const deployments = listed.filter((d) => d.tokens > 0);
     if (!root || !deployments.length) return;
     const shown = deployments.slice(0, TOP);
     const rest = deployments.length - shown.length;
@@ -47,6 +49,8 @@
     const colors = rows.map((r, i) => (r.unlabelled ? "#9ca3af" : C.PALETTE[i % C.PALETTE.length]));
     const canvas = C.panel(root, "Cost by " + (split.key.length > 40 ? split.key.slice(0, 39) + "…" : split.key),
       "Each value's hosts over the range.");
+    // Every bar keeps its label (barChart does not skip any): the box grows so that a row of text fits each bar.
+    canvas.parentElement.style.height = Math.max(210, 22 * rows.length + 60) + "px";
     const chart = C.barChart(canvas, "cost over the range", labels, rows.map((r) => r.cost_usd), colors);
     // Dollars on the axis and in the tooltip, whose title is the whole value, however long.
     const usd = (v) => (C.format ? C.format("usd", v) : "$" + v);
