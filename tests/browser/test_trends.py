@@ -32,8 +32,8 @@ def test_the_trends_page_draws_the_fleet_token_and_label_charts(page, viewer):
     assert page.locator("#fleet-charts canvas").first.evaluate(drawn) == [2]
     expect(page.locator("#fleet-total")).to_have_text("$33.00")
     # every bar of the label chart keeps its label (no auto-skipping when 12 deployments crowd the axis)
-    bars = page.locator("#label-charts canvas").evaluate(
-        "(c) => { const ch = Chart.getChart(c); return [ch.options.scales.y.ticks.autoSkip, ch.scales.y.ticks.length]; }")
+    axis = "(c) => [Chart.getChart(c).options.scales.y.ticks.autoSkip, Chart.getChart(c).scales.y.ticks.length]"
+    bars = page.locator("#label-charts canvas").evaluate(axis)
     assert bars == [False, 3], bars
     expect(page.locator("#label-table tbody tr")).to_have_count(3)
     expect(page.locator("#label-total")).to_contain_text("$33.00")
