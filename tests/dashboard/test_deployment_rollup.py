@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from dashboard import deployment_rollup
@@ -59,6 +61,9 @@ def test_history_from_before_the_first_sum_is_read_from_the_hosts_rollups(fleet)
     assert {v[1] for t, v in mixed.items() if t >= middle} == {1.0}
     DeploymentRollup.objects.all().delete()
     assert _same(deployment_rollup.read(name, _ids(name), PERIOD_1H, lo, hi), live)  # nothing kept yet: all live
+    call_command("backfill_deployment_rollup", "--days", "4", stdout=StringIO())
+    assert DeploymentRollup.objects.filter(deployment=name, period_s=PERIOD_1H).count() == len(live)
+    assert _same(deployment_rollup.read(name, _ids(name), PERIOD_1H, lo, hi), live)
 
 
 def test_a_hosts_late_rollup_sums_its_deployment_again_and_no_other(fleet):
