@@ -27,6 +27,7 @@ neither is the time of inter-node transfers (errs high).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from recommender import memory
@@ -136,7 +137,8 @@ def plan(shape: memory.ModelShape, dtype: str, quantization: str | None, context
     kv = per_token * context_tokens * concurrency
     basis = (f"weights at {quantization or dtype} + KV cache for {concurrency} × {context_tokens:,} tokens "
              f"({per_token / 1024:.0f} KiB per token) + {memory.RUNTIME_OVERHEAD_PER_GPU / 1024**3:.1f} GiB per GPU, "
-             f"held with a {units.fraction_to_pct(margin):.0f}% margin")  # fmt: skip
+             f"held with a {units.fraction_to_pct(margin):.0f}% margin within {memory.SERVER_MEMORY_SHARE:.0%} of each "
+             "GPU's memory (vLLM's default --gpu-memory-utilization)")  # fmt: skip
     if not shape.layers:
         basis = (f"weights at {quantization or dtype} + {memory.RUNTIME_OVERHEAD_PER_GPU / 1024**3:.1f} GiB per GPU; "
                  "no KV cache: give layers, KV heads and head dim to count it")  # fmt: skip
@@ -146,7 +148,9 @@ def plan(shape: memory.ModelShape, dtype: str, quantization: str | None, context
         if not supports(gpu_type, dtype, quantization or ""):
             unfit.append(f"{gpu_type.name}: no {quantization or dtype} support")
             continue
-        n = memory.gpus_needed(weights + kv, gpu_type.memory_bytes, margin=margin, sizes=PLAN_SIZES)
+        n = memory.gpus_needed(
+            weights + kv, gpu_type.memory_bytes, margin=margin, sizes=PLAN_SIZES, usable=memory.SERVER_MEMORY_SHARE
+        )  # the recommender's fit rule, the same call
         if n is None:
             unfit.append(f"{gpu_type.name}: needs more than {MAX_NODES} nodes of {GPUS_PER_NODE} GPUs")
             continue
@@ -163,6 +167,16 @@ def plan(shape: memory.ModelShape, dtype: str, quantization: str | None, context
                    f"token for a {prompt_tokens:,}-token prompt at that FLOPS share")  # fmt: skip
     return Plan(weights, kv, per_token, memory.RUNTIME_OVERHEAD_PER_GPU, basis, options, unfit, prompt_tokens,
                 speed_basis)  # fmt: skip
+
+
+def replicas_to_carry(option: PlanOption, peak_tps: float | None, replicas: int) -> int:
+    """Replicas of `option` that carry an observed peak of generated tokens/s: at least `replicas` (each
+    holding the planned concurrency), more where the estimated tokens/s per replica falls short, so that a
+    cheap type is never priced at a size that cannot serve the load."""
+    per_replica = option.speed.decode_tps_total if option.speed else 0.0
+    if not peak_tps or per_replica <= 0:
+        return replicas
+    return max(replicas, math.ceil(round(peak_tps / per_replica, 6)))
 
 
 def _precision(quantization: str | None) -> str | None:

@@ -4,22 +4,31 @@ as "what if it moved there", against what it runs today."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from dashboard.access import viewer_required
 from dashboard.forms import CUSTOM, DTYPES, PlannerForm
+from recommender import memory
 from recommender import planner as planner_math
 from recommender.analysis import type_info
 from recommender.catalog import ModelMatch, match_gpu_type, match_model, precision_from_name
+from recommender.in_force import InForce
 from recommender.memory import ModelShape
-from recommender.models import GpuType, ModelSpec
+from recommender.models import GpuType, ModelSpec, Recommendation
+from recommender.plan import plural
 from recommender.savings import HOURS_PER_MONTH
-from telemetry.models import Gpu, InferenceServer
+from telemetry.histogram import percentile
+from telemetry.models import Gpu, InferenceServer, ServerRollup
+from telemetry.models.rollups import PERIOD_1H, histogram_fields
+from telemetry.rollups import floor_to
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,7 @@ class Running:
     gpu_type: GpuType | None
     gpus_per_replica: int
     replicas: int
+    server_pks: tuple[int, ...] = field(default=(), compare=False)  # its servers of that model
 
     @property
     def usd_month(self) -> float | None:
@@ -41,6 +51,58 @@ class Running:
         if self.gpu_type is None:
             return None
         return round(self.replicas * self.gpus_per_replica * self.gpu_type.price_usd * HOURS_PER_MONTH, 2)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A deployment's load over the analysis window, read from its servers' hourly rollups: what the planner
+    sizes for when it starts from that deployment."""
+
+    days: float
+    hours: int  # hours with rollups in the window
+    running_p95: float | None  # per replica: p95 over the hours of Σ running_mean ÷ replicas
+    gen_tps_p95: float | None  # the deployment: p95 over the hours of Σ gen_tps_mean
+    kv_p95_pct: float | None  # p95 of the KV-cache use, from the servers' histograms (as the advice reads it)
+    context_tokens: int | None  # tokens each running request holds at that p95: KV in use ÷ KV per token ÷ running
+
+    @property
+    def concurrency(self) -> int | None:
+        return math.ceil(round(self.running_p95, 6)) if self.running_p95 else None
+
+
+def _p95(values: list[float]) -> float | None:
+    """Nearest-rank p95, as the analysis takes the p95 of hourly means."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] if ordered else None
+
+
+def observed_load(start: Running, shape: ModelShape | None, now=None) -> Observed:
+    """p95 of hourly mean running requests (per replica) and generated tokens/s (all replicas) over the
+    analysis window, and the context each request holds at the KV cache's p95. Hourly means, not maxima: the
+    maxima of a busy hour are brief spikes the KV cache and the batch absorb; the advice reads the same hours.
+    Two queries whatever the window's length."""
+    days = InForce().fleet.window_days
+    hi = floor_to(now or timezone.now(), PERIOD_1H)
+    window = {"server_id__in": start.server_pks, "period_s": PERIOD_1H, "ts__gte": hi - timedelta(days=days),
+              "ts__lt": hi}  # fmt: skip
+    running: dict = {}
+    tps: dict = {}
+    for ts, run, gen in ServerRollup.objects.filter(**window).values_list("ts", "running_mean", "gen_tps_mean"):
+        if run is not None:
+            running[ts] = running.get(ts, 0.0) + run
+        if gen is not None:
+            tps[ts] = tps.get(ts, 0.0) + gen
+    hist = ServerRollup.objects.filter(**window).aggregate(**{f: Sum(f) for f in histogram_fields("kv")})
+    kv_pct = percentile([float(hist[f] or 0) for f in histogram_fields("kv")], 95)
+    replicas = max(1, len(start.server_pks))
+    running_p95 = _p95([v / replicas for v in running.values()])
+    context = None
+    if kv_pct is not None and running_p95 and shape is not None and shape.layers and start.gpu_type is not None:
+        weights = memory.weight_bytes(shape, start.dtype, start.quantization or None)
+        pool = memory.kv_pool_bytes(start.gpu_type.memory_bytes, start.gpus_per_replica, weights)
+        per_token = memory.kv_bytes_per_token(shape)
+        context = max(1, math.ceil(pool * kv_pct / 100 / per_token / running_p95)) if pool else None
+    return Observed(days, len(running.keys() | tps.keys()), running_p95, _p95(list(tps.values())), kv_pct, context)
 
 
 def _quantization(reported: str, served: str) -> str:
@@ -81,12 +143,14 @@ def running_deployments(specs: list[ModelSpec]) -> dict[str, Running]:
         by_deployment.setdefault(server["host__deployment"], []).append(server)
     matches: dict[str, ModelMatch | None] = {}
     chosen: dict[str, tuple[dict, str, int]] = {}
+    pks: dict[str, tuple[int, ...]] = {}
     for name, members in by_deployment.items():
         served, replicas = Counter(s["model"] for s in members).most_common(1)[0]
         if served not in matches:
             matches[served] = match_model(served, specs)
         if matches[served] is not None and matches[served].basis == "catalog":  # only a known shape is re-planned
             chosen[name] = (next(s for s in members if s["model"] == served), matches[served].name, replicas)
+            pks[name] = tuple(s["pk"] for s in members if s["model"] == served)
     gpus = _first_gpus([first for first, _, _ in chosen.values()])
     types, dtypes = list(GpuType.objects.all()), {key for key, _ in DTYPES}
     out = {}
@@ -95,24 +159,34 @@ def running_deployments(specs: list[ModelSpec]) -> dict[str, Running]:
         gpu_type = match_gpu_type(gpu[0], gpu[1], types) if gpu else None
         dtype = first["dtype"].lower() if first["dtype"].lower() in dtypes else "bfloat16"
         out[name] = Running(name, first["model"], model, dtype, _quantization(first["quantization"], first["model"]),
-                            gpu_type, first["n_gpus"] or first["tensor_parallel"] or 1, replicas)  # fmt: skip
+                            gpu_type, first["n_gpus"] or first["tensor_parallel"] or 1, replicas,
+                            pks[name])  # fmt: skip
     return out
 
 
-def _bound(request: HttpRequest, running: dict[str, Running]) -> dict | None:
-    """The form's data: the query string, or, when a deployment is loaded, its model and precision."""
+def _bound(request: HttpRequest, start: Running | None, observed: Observed | None) -> dict | None:
+    """The form's data: the query string, or, when a deployment is loaded, its model, precision and the load
+    it was observed to carry (concurrency per replica, context per request), where its rollups tell."""
     if not request.GET:
         return None
     data = request.GET.copy()
-    start = running.get(data.get("deployment", ""))
     if start is not None and "load" in data:
         loaded = {"served": start.served, "model": start.model, "dtype": start.dtype,
                   "quantization": start.quantization}  # fmt: skip
+        if observed is not None and observed.concurrency:
+            loaded["concurrency"] = observed.concurrency
+        if observed is not None and observed.context_tokens:
+            loaded["context_tokens"] = observed.context_tokens
         for key, value in loaded.items():
-            data[key] = value  # QueryDict.update would append beside what was typed
-        for field in ("context_tokens", "concurrency", "prompt_tokens"):
-            data.setdefault(field, str(PlannerForm.base_fields[field].initial))
+            data[key] = str(value)  # QueryDict.update would append beside what was typed
+        for name in ("context_tokens", "concurrency", "prompt_tokens"):
+            data.setdefault(name, str(PlannerForm.base_fields[name].initial))
     return data
+
+
+def _start_shape(start: Running, specs: list[ModelSpec]) -> ModelShape | None:
+    spec = next((s for s in specs if s.name == start.model), None)
+    return ModelShape(spec.params, spec.layers, spec.kv_heads, spec.head_dim, spec.embedding_params) if spec else None
 
 
 def _shape(form: PlannerForm) -> tuple[ModelShape, str, str | None]:
@@ -133,25 +207,65 @@ def _shape(form: PlannerForm) -> tuple[ModelShape, str, str | None]:
     return shape, f"{s.name} ({s.params / 1e9:.1f}B parameters; {s.source}, {s.source_date:%Y-%m})", None
 
 
-def _moves(result: planner_math.Plan, start: Running) -> list[dict]:
-    """Each GPU type that holds the model, as a move of the whole deployment (all its replicas)."""
+def _moves(result: planner_math.Plan, start: Running, peak_tps: float | None = None) -> list[dict]:
+    """Each GPU type that holds the model, as a move of the whole deployment: today's replicas, or more where
+    the estimated tokens/s per replica cannot carry the observed peak, so no row saves by serving less."""
     today = start.usd_month
     rows = []
     for o in result.options:
-        usd = round(o.usd_month * start.replicas, 2)
+        replicas = planner_math.replicas_to_carry(o, peak_tps, start.replicas)
+        usd = round(o.usd_month * replicas, 2)
         delta = None if today is None else round(usd - today, 2)
-        rows.append({"option": o, "gpus": o.gpus * start.replicas, "usd_month": usd, "delta": delta,
+        rows.append({"option": o, "replicas": replicas, "gpus": o.gpus * replicas, "usd_month": usd,
+                     "carries_tps": replicas * o.speed.decode_tps_total if o.speed else None,
+                     "for_throughput": replicas > start.replicas, "delta": delta,
                      "delta_abs": None if delta is None else abs(delta),
                      "today": start.gpu_type is not None and o.gpu_type == start.gpu_type.name})  # fmt: skip
     return sorted(rows, key=lambda r: (not r["today"], r["usd_month"]))
+
+
+def _throughput_said(row: dict, peak_tps: float | None) -> str:
+    """Where the tokens/s, not memory, set the row's replicas: the two figures that did."""
+    if not row["for_throughput"] or not peak_tps:
+        return ""
+    return (f" Here the tokens/s decide: one replica is estimated at {row['option'].speed.decode_tps_total:,.0f} "
+            f"tokens/s against the observed p95 of {peak_tps:,.0f}.")  # fmt: skip
+
+
+def _advice_note(start: Running, moves: list[dict], peak_tps: float | None = None) -> str:
+    """Where the deployment's open advice keeps today's GPU type at another GPU count than the planner's row for
+    it, the count and why they differ; empty where they agree or no advice proposes that type."""
+    row = next((m for m in moves if m["today"]), None)
+    if row is None:
+        return ""
+    for proposed in (Recommendation.objects.filter(deployment=start.deployment, status=Recommendation.Status.OPEN,
+                                                   proposed__isnull=False)
+                     .order_by("plan_step", "pk").values_list("proposed", flat=True)):  # fmt: skip
+        if not isinstance(proposed, dict) or proposed.get("gpu_type") != row["option"].gpu_type:
+            continue
+        schedule = proposed.get("schedule") or {}
+        peak = int(schedule.get("peak_replicas") or proposed.get("replicas") or 0)
+        gpr = int(proposed.get("gpus_per_replica") or 0)
+        if peak * gpr == row["gpus"]:
+            return ""
+        when = f" at peak ({schedule.get('text')}), {schedule.get('off_replicas')} otherwise" if schedule else ""
+        return (f"The advice for {start.deployment} runs {plural(peak, 'replica')} of {plural(gpr, 'GPU')}{when}; "
+                f"this row runs {plural(row['replicas'], 'replica')} of {plural(row['option'].gpus, 'GPU')}. The "
+                "advice sizes replicas from the GPUs' observed utilization at its target, and schedules them by "
+                "hour; the planner sizes each replica from memory at the observed concurrency and from the "
+                "estimated tokens/s, for the peak, around the clock." + _throughput_said(row, peak_tps))  # fmt: skip
+    return ""
 
 
 @viewer_required
 def planner(request: HttpRequest) -> HttpResponse:
     specs = list(ModelSpec.objects.all())
     running = running_deployments(specs)
-    form = PlannerForm(_bound(request, running), specs=specs, deployments=sorted(running))
-    context = {"form": form, "plan": None, "shape_label": "", "start": None, "moves": [], "precision_note": ""}
+    start = running.get(request.GET.get("deployment") or "")
+    observed = observed_load(start, _start_shape(start, specs)) if start is not None else None
+    form = PlannerForm(_bound(request, start, observed), specs=specs, deployments=sorted(running))
+    context = {"form": form, "plan": None, "shape_label": "", "start": None, "moves": [], "precision_note": "",
+               "observed": observed, "advice_note": ""}  # fmt: skip
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         shape, context["shape_label"], from_name = _shape(form)
@@ -168,5 +282,9 @@ def planner(request: HttpRequest) -> HttpResponse:
                                             prompt_tokens=data["prompt_tokens"])  # fmt: skip
         start = running.get(data.get("deployment") or "")
         if start is not None:
-            context["start"], context["moves"] = start, _moves(context["plan"], start)
+            context["start"] = start
+            context["moves"] = _moves(context["plan"], start, observed.gen_tps_p95 if observed else None)
+            context["advice_note"] = _advice_note(start, context["moves"], observed.gen_tps_p95 if observed else None)
+            context["replicas_text"] = (f"runs the {plural(start.replicas, 'replica')}" if start.replicas == 1
+                                        else f"runs all {plural(start.replicas, 'replica')}")  # fmt: skip
     return render(request, "dashboard/planner.html", context)

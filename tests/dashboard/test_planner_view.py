@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from recommender.models import GpuType
-from telemetry.models import Gpu, InferenceServer
+import pytest
+from django.utils import timezone
+
+from recommender.models import GpuType, Recommendation
+from telemetry.models import Gpu, InferenceServer, ServerRollup
+from telemetry.models.rollups import PERIOD_1H
+from telemetry.rollups import floor_to
 from tests.dashboard import recs
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +66,69 @@ def test_starting_from_a_deployment_compares_every_gpu_type_with_today(as_viewer
     page = resp.content.decode()
     assert "What if chat moved to" in page and "today's type" in page and "−$4,672" in page
     assert 'value="meta-llama/Llama-3.1-8B-Instruct-FP8"' in page  # the form holds what was loaded
+    assert "Each row runs all 2 replicas on that type, 16 concurrent requests each." in page
+    assert "No hourly rollups of chat in the last 14 days" in page  # so the form's concurrency stays
+
+
+def _observed_deployment() -> InferenceServer:
+    """One replica of Llama-3.1-8B at bf16 on one H100, with 20 hourly rollups in the window: running 1…20,
+    generated tokens/s 100…2,000, and a KV cache at 15–20% for 95% of the time, 20–25% for the rest."""
+    host = recs.host("node-o", "observed", gpus=1)
+    server = InferenceServer.objects.create(host=host, server_id="vllm:8000", kind="vllm", tensor_parallel=1,
+                                            model="meta-llama/Llama-3.1-8B-Instruct", dtype="bfloat16")  # fmt: skip
+    server.gpus.set(host.gpus.all())
+    hi = floor_to(timezone.now(), PERIOD_1H)
+    ServerRollup.objects.bulk_create(
+        ServerRollup(server=server, period_s=PERIOD_1H, ts=hi - timedelta(hours=i + 1), samples=60, covered_s=3600,
+                     running_mean=i + 1.0, gen_tps_mean=100.0 * (i + 1), kv_h07=19, kv_h08=20 if i == 0 else 0)
+        for i in range(20)
+    )  # fmt: skip
+    ServerRollup.objects.create(
+        server=server,
+        period_s=PERIOD_1H,
+        ts=hi - timedelta(days=15),
+        samples=60,
+        covered_s=3600,
+        running_mean=900.0,
+        gen_tps_mean=90_000.0,
+    )  # before the window
+    return server
+
+
+def test_a_loaded_deployment_is_planned_at_its_observed_load_and_throughput(as_viewer):
+    """p95 (nearest rank, 19th of 20 hours): 19 running per replica, 1,900 tokens/s. KV p95 = 20% of the pool
+    0.9 × 80 GiB − 16.06 GB − 1.5 GiB = 55.54 GiB: 11.11 GiB, 91,002 tokens of 128 KiB, ÷ 19 = 4,790 per request.
+    At 19 × 4,790 one H100 makes 1,364 tokens/s (tests/recommender/test_planner.py): 2 replicas carry 1,900;
+    RTX 4090 (2 GPUs a replica, 821 tokens/s) 3; L4 (2 GPUs, 244 tokens/s) 8."""
+    _observed_deployment()
+    resp = as_viewer.get("/planner/?deployment=observed&load=1")
+    form, observed = resp.context["form"], resp.context["observed"]
+    assert (observed.running_p95, observed.gen_tps_p95, observed.hours) == (19.0, 1900.0, 20)
+    assert observed.kv_p95_pct == pytest.approx(20.0) and observed.context_tokens == 4790
+    assert form.cleaned_data["concurrency"] == 19 and form.cleaned_data["context_tokens"] == 4790
+    by_type = {m["option"].gpu_type: m for m in resp.context["moves"]}
+    h100, rtx, l4 = by_type["H100 80GB"], by_type["RTX 4090"], by_type["L4"]
+    assert (h100["replicas"], h100["gpus"], h100["for_throughput"]) == (2, 2, True)
+    assert h100["delta"] == pytest.approx(4.76 * 730)  # one H100 more than today, not a saving
+    assert (rtx["replicas"], rtx["gpus"]) == (3, 6) and rtx["carries_tps"] == pytest.approx(3 * 821.13, rel=1e-3)
+    assert (l4["replicas"], l4["gpus"]) == (8, 16) and l4["carries_tps"] >= 1900
+    assert all(m["carries_tps"] >= 1900 for m in resp.context["moves"])
+    page = resp.content.decode()
+    assert "p95 running requests per replica (hourly means) 19" in page and "4,790 tokens of context" in page
+    assert "Each row runs the 1 replica on that type" in page and "runs all" not in page
+    assert "for tokens/s" in page and "advice-note" not in page
+
+
+def test_where_the_advice_runs_another_count_of_todays_type_the_page_says_why(as_viewer):
+    _observed_deployment()
+    agreed = recs.config("H100 80GB", 1, 2, "bf16", 2 * 4.76 * 730, 100.0)
+    recs.rec("scale_down", "observed", step=1, current=recs.config("H100 80GB", 1, 1, "bf16", 4.76 * 730, 50.0),
+             proposed=agreed)  # fmt: skip
+    assert "advice-note" not in as_viewer.get("/planner/?deployment=observed&load=1").content.decode()
+    schedule = {"peak_replicas": 3, "off_replicas": 1, "peak_hours_utc": [9, 10], "text": "09:00–11:00 UTC"}
+    Recommendation.objects.update(proposed=recs.config("H100 80GB", 1, 3, "bf16", 1.0, 1.0, schedule=schedule))
+    page = as_viewer.get("/planner/?deployment=observed&load=1").content.decode()
+    assert ("The advice for observed runs 3 replicas of 1 GPU at peak (09:00–11:00 UTC), 1 otherwise; this row "
+            "runs 2 replicas of 1 GPU.") in page  # fmt: skip
+    assert "schedules them by hour" in page and "for the peak, around the clock" in page
+    assert "the tokens/s decide: one replica is estimated at 1,364 tokens/s against the observed p95 of 1,900" in page

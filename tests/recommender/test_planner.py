@@ -7,7 +7,7 @@ import pytest
 from recommender.analysis import type_info
 from recommender.memory import GIB, ModelShape
 from recommender.models import GpuType
-from recommender.planner import plan
+from recommender.planner import plan, replicas_to_carry
 
 pytestmark = pytest.mark.django_db
 LLAMA_70B = ModelShape(params=70.55e9, layers=80, kv_heads=8, head_dim=128, embedding_params=2 * 128_256 * 8192)
@@ -95,3 +95,28 @@ def test_past_eight_gpus_a_plan_spans_nodes_and_past_eight_nodes_it_is_refused()
     huge = plan(LLAMA_70B, "bfloat16", None, context_tokens=131_072, concurrency=64, catalog=_catalog())
     assert "L4: needs more than 8 nodes of 8 GPUs" in huge.unfit
     assert all(o.gpus in (1, 2, 4, 8) or o.gpus % 8 == 0 for o in huge.options)
+
+
+def test_a_gpu_is_filled_to_90_percent_at_most_as_the_recommender_sizes():
+    """8B at bf16, 16 users at 8k: (16.06 GB + 17.18 GB of KV) × 1.15 + 1.5 GiB = 39.84 GB, 92.8% of one A100 40GB:
+    over the 90% vLLM takes by default, so two (48.3% each); one H100 80GB holds it at 46.4%."""
+    result = plan(LLAMA_8B, "bfloat16", None, context_tokens=8192, concurrency=16, catalog=_catalog())
+    by_type = {o.gpu_type: o for o in result.options}
+    assert by_type["A100 40GB"].gpus == 2 and by_type["A100 40GB"].memory_fill_pct == pytest.approx(48.25, abs=0.01)
+    assert by_type["H100 80GB"].gpus == 1 and by_type["H100 80GB"].memory_fill_pct == pytest.approx(46.38, abs=0.01)
+    assert all(o.memory_fill_pct <= 90 for o in result.options)
+    assert "within 90% of each GPU's memory" in result.basis
+
+
+def test_replicas_are_added_until_the_estimate_carries_the_observed_peak():
+    """8B at bf16, 19 users of 4,790 tokens: a step reads 16.06 GB + 19 × 0.628 GB = 27.99 GB. One H100:
+    3,350 GB/s × 0.6 / 27.99 GB × 19 = 1,364 tokens/s, so 1,900 tokens/s needs 2 replicas; an RTX 4090 replica
+    (2 GPUs) 2 × 1,008 × 0.6 / 27.99 × 19 = 821 → 3; without an observed peak, the replicas given."""
+    result = plan(LLAMA_8B, "bfloat16", None, context_tokens=4790, concurrency=19, catalog=_catalog())
+    by_type = {o.gpu_type: o for o in result.options}
+    h100, rtx = by_type["H100 80GB"], by_type["RTX 4090"]
+    assert h100.speed.decode_tps_total == pytest.approx(1364.47, rel=1e-3)
+    assert rtx.gpus == 2 and rtx.speed.decode_tps_total == pytest.approx(821.13, rel=1e-3)
+    assert replicas_to_carry(h100, 1900, 1) == 2 and replicas_to_carry(rtx, 1900, 1) == 3
+    assert replicas_to_carry(h100, 1900, 4) == 4 and replicas_to_carry(h100, None, 1) == 1
+    assert replicas_to_carry(h100, 1364.0, 1) == 1
