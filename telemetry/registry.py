@@ -107,7 +107,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(SERVER, "requests_ps", "requests_ps", "per_s", MEAN_MAX, "Requests/s",
            "Requests finished per second."),
     Metric(SERVER, "queue_time_ms", "queue_time_ms", "ms", MEAN_MAX, "Queue time",
-           "Mean time a request waited before it was scheduled, ms."),
+           "Mean time a request waited before it was scheduled."),
 )  # fmt: skip
 
 BY_KEY = {m.key: m for m in METRICS}

@@ -54,11 +54,61 @@ TICKS_JS = """([unit, values]) => {
   const t = values.map((_, i) => 1e12 + i * 60000);
   const chart = C.lineChart(C.panel(box, 'probe'), {from: t[0], to: t[t.length - 1]}, unit,
                             [{label: 'probe', t, values}]);
-  const out = {labels: chart.scales.y.ticks.map((k) => k.label), values: chart.scales.y.ticks.map((k) => k.value)};
+  const out = {labels: chart.scales.y.ticks.map((k) => k.label), values: chart.scales.y.ticks.map((k) => k.value),
+               title: chart.options.scales.y.title.display ? chart.options.scales.y.title.text : null};
   chart.destroy();
   box.remove();
   return out;
 }"""
+
+
+# The time ticks of a chart `width` px wide over `days` days ending now: how many, and their labels.
+TIME_JS = """([width, days]) => {
+  const C = window.RightsizerCharts;
+  const box = document.createElement('div');
+  box.style.width = width + 'px';
+  document.body.appendChild(box);
+  const to = Date.now(), from = to - days * 86400000;
+  const line = {label: 'probe', t: [from, to], values: [1, 2]};
+  const chart = C.lineChart(C.panel(box, 'probe'), {from, to}, 'pct', [line]);
+  const out = chart.scales.x.ticks.map((k) => k.label);
+  chart.destroy();
+  box.remove();
+  return out;
+}"""
+
+# A bar chart of dollars drawn off to the side: its value-axis tick labels.
+BAR_JS = """(values) => {
+  const C = window.RightsizerCharts;
+  const box = document.createElement('div');
+  document.body.appendChild(box);
+  const chart = C.barChart(C.panel(box, 'probe'), 'cost', values.map((_, i) => 'v' + i), values, [], 'usd');
+  const out = chart.scales.x.ticks.map((k) => k.label);
+  chart.destroy();
+  box.remove();
+  return out;
+}"""
+
+
+def _axes_read_alike(page) -> None:
+    """Money in one scale per axis, 5 to 8 time ticks on phone and desktop widths, room above a flat line, and
+    an axis title that names the unit shown."""
+    for values in ([6000, 9000, 12000], [1000, 12452.16]):
+        labels = page.evaluate(TICKS_JS, ["usd", values])["labels"]
+        assert all(re.fullmatch(r"\$\d+k", label) for label in labels), labels
+        bars = page.evaluate(BAR_JS, values)
+        assert all(re.fullmatch(r"\$[\d.]+k", label) for label in bars), bars
+    bars = page.evaluate(BAR_JS, [2500, 8000])
+    assert all(re.fullmatch(r"\$[\d,]+", label) for label in bars), bars
+    for width, fewest in ((360, 4), (440, 5), (900, 5)):  # a phone's chart, a desktop's third, a wide one
+        for days in (30, 14, 1, 1 / 24):
+            labels = page.evaluate(TIME_JS, [width, days])
+            assert fewest <= len(labels) <= 8, (width, days, labels)
+    queue = page.evaluate(TICKS_JS, ["ms", [10000, 10000, 10000]])
+    assert max(queue["values"]) > 10000 and queue["title"] == "seconds", queue
+    assert page.evaluate(TICKS_JS, ["ms", [5, 20, 8]])["title"] == "milliseconds"
+    preempted = page.evaluate(TICKS_JS, ["count", [3, 3, 3]])
+    assert max(preempted["values"]) > 3, preempted
 
 
 @pytest.fixture
@@ -100,7 +150,7 @@ def _nice(step: float) -> bool:
 def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(page, one_deployment, viewer):
     login(page, "viewer", "viewer-pass-123", DEPLOYMENT + "?range=24h")
     status = page.locator("[data-range-status]")
-    expect(status).to_contain_text("the last 24h from 5m rollups")
+    expect(status).to_contain_text("the last 24 h from 5m rollups")
     expect(page.get_by_role("button", name="24 h")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#deployment-charts canvas")).to_have_count(2)
 
@@ -112,16 +162,17 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     assert len(steps) == 1 and _nice(steps.pop()), ticks
     assert all(re.fullmatch(r"\d+ GiB", label) for label in ticks["labels"]), ticks
     counts = page.evaluate(TICKS_JS, ["count", [0, 1, 1, 0, 0, 1]])
-    assert counts["labels"] == ["0", "1"], counts
+    assert counts["labels"] == ["0", "1", "2"], counts  # whole numbers, with room above the largest
     pct = page.evaluate(TICKS_JS, ["pct", [3, 12, 7]])
     assert pct["labels"][-1] == "100%", pct
+    _axes_read_alike(page)
 
     # A shared URL with 7 d: the picker starts there, and a reload keeps it.
     page.goto(DEPLOYMENT + "?range=7d")
-    expect(status).to_contain_text("the last 7d from 1h rollups")
+    expect(status).to_contain_text("the last 7 d from 1h rollups")
     expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
     page.reload()
-    expect(status).to_contain_text("the last 7d from 1h rollups")
+    expect(status).to_contain_text("the last 7 d from 1h rollups")
     expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
     assert page.evaluate("RightsizerCharts.currentQuery()") == "range=7d"
     # The fleet holds two days: five days back the crosshair finds no value rather than a distant one.
@@ -131,7 +182,7 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     assert all(c["active"] == 0 for c in page.evaluate("RightsizerCharts.crosshair()")["charts"])
 
     page.get_by_role("button", name="24 h").click()
-    expect(status).to_contain_text("the last 24h")
+    expect(status).to_contain_text("the last 24 h")
     assert _query(page)["range"] == ["24h"]
 
     # Hover one chart: every chart shows the same time, each tooltip in its unit.
@@ -178,6 +229,6 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     # A range the server refuses: the page says why and shows its default, without a failed request.
     page.goto(DEPLOYMENT + "?range=99d")
     expect(status).to_contain_text("unknown range '99d'")
-    expect(status).to_contain_text("the last 7d")
+    expect(status).to_contain_text("the last 7 d")
     expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
     assert "range=99d" not in page.url

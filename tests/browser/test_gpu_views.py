@@ -21,7 +21,7 @@ def test_a_host_page_overlays_its_gpus_and_a_gpu_page_charts_every_nvml_metric(p
     host = Host.objects.get(hostname__startswith="sim-oversized")  # 8 H100s, one vLLM server on all of them
     gpu_keys = [m.key for m in registry.of(registry.GPU)]
     login(page, "viewer", "viewer-pass-123", f"/hosts/{host.pk}/")
-    expect(page.locator("[data-range-status]")).to_contain_text("last 24h")
+    expect(page.locator("[data-range-status]")).to_contain_text("last 24 h")
 
     rows = page.locator("#gpu-table tbody tr")
     expect(rows).to_have_count(8)

@@ -55,7 +55,7 @@ def test_a_host_page_draws_every_chart_and_switches_range(page, browser_fleet, v
     host = Host.objects.get(hostname__startswith="sim-oversized")
     login(page, "viewer", "viewer-pass-123", f"/hosts/{host.pk}/")
     status = page.locator("[data-range-status]")
-    expect(status).to_contain_text("last 24h")
+    expect(status).to_contain_text("last 24 h")
     # one chart per metric: 5 of the host, 7 overlaying its 8 GPUs, 7 of the vLLM server
     canvases = page.locator("canvas")
     expect(canvases).to_have_count(5 + 7 + 7)
@@ -65,7 +65,7 @@ def test_a_host_page_draws_every_chart_and_switches_range(page, browser_fleet, v
     shot(page, "host")
 
     page.get_by_role("button", name="7 d").click()
-    expect(status).to_contain_text("last 7d from 1h rollups")
+    expect(status).to_contain_text("last 7 d from 1h rollups")
     expect(canvases).to_have_count(19)
     assert all(n > 500 for n in painted_pixels(page))
 

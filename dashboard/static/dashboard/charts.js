@@ -30,7 +30,7 @@
     joules: { scales: [[3600, " Wh"], [3.6e6, " kWh"], [3.6e9, " MWh"]] },
     per_s: { scales: [[1, "/s"], [1e3, "k/s"]], shift: 10 },
     tps: { scales: [[1, " tok/s"], [1e3, "k tok/s"]], shift: 10 },
-    ms: { scales: [[1, " ms"], [1000, " s"]] },
+    ms: { scales: [[1, " ms"], [1000, " s"]], titles: ["milliseconds", "seconds"] },
     count: { scales: [[1, ""]], integer: true },
     ratio: { scales: [[1, ""]] },
     gpus: { scales: [[1, ""]], title: "GPUs busy" },
@@ -49,7 +49,8 @@
     const m = Math.abs(Number(max)) || 0;
     let pick = unit.scales[0];
     for (const s of unit.scales) if (s === unit.scales[0] || m >= s[0] * (unit.shift || 1)) pick = s;
-    return { key, factor: pick[0], suffix: pick[1], prefix: unit.prefix || "", integer: !!unit.integer };
+    const title = unit.titles ? unit.titles[unit.scales.indexOf(pick)] : undefined; // the unit shown, in words
+    return { key, factor: pick[0], suffix: pick[1], prefix: unit.prefix || "", integer: !!unit.integer, title };
   }
 
   const numberFormats = new Map();
@@ -95,13 +96,19 @@
 
   // ---- time axis ---------------------------------------------------------------------------------
   const TIME_STEPS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR,
-    3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY];
+    3 * HOUR, 4 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 10 * DAY, 14 * DAY, 30 * DAY];
   const offsetMs = (t) => new Date(t).getTimezoneOffset() * MINUTE; // UTC − local
 
-  // Ticks on round local times (every 3 h on the hour, every day at midnight), at most `limit` of them.
-  function timeTicks(min, max, limit) {
+  // How many time labels an axis `width` px wide holds, 8 at most: "Nov 19" or "15:00" takes ~45 px with its gap.
+  function timeRoom(width) {
+    return Math.min(8, Math.max(4, Math.floor(width / 45)));
+  }
+
+  // Ticks on round local times (every 4 h on the hour, every day at midnight): the finest step whose labels
+  // fit the axis, so a 30-day range reads every 5 days and a day every 4 hours, not two lonely dates.
+  function timeTicks(min, max, width) {
     const span = max - min;
-    const step = TIME_STEPS.find((s) => span / s <= limit) || Math.ceil(span / limit / DAY) * DAY;
+    const step = TIME_STEPS.find((s) => span / s <= timeRoom(width)) || Math.ceil(span / 8 / DAY) * DAY;
     const ticks = [];
     let local = Math.ceil((min - offsetMs(min)) / step) * step;
     for (let i = 0; i < 100; i++, local += step) {
@@ -112,11 +119,18 @@
     return { ticks, step };
   }
 
-  function timeFormat(step, span) {
-    if (step >= DAY) return new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
-    return new Intl.DateTimeFormat(undefined, span > 2 * DAY
-      ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
-      : { hour: "2-digit", minute: "2-digit" });
+  const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+  // Times of day on 24 hours ("09:30", "15:00", as Grafana's axes): short enough for 5 to 8 labels on a phone's
+  // chart; the tooltip keeps the locale's own format.
+  const clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+
+  // A tick's label: the date at local midnight (where a day starts on an hourly axis), else the time alone.
+  function timeFormat(step) {
+    return (v) => {
+      const d = new Date(v);
+      if (step >= DAY || (d.getHours() === 0 && d.getMinutes() === 0)) return dayFormat.format(v);
+      return clockFormat.format(v);
+    };
   }
   const whenFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -261,10 +275,12 @@
   function yAxis(unitKey, scale, max, opts) {
     const unit = unitOf(unitKey);
     const top = opts.yMax !== undefined ? opts.yMax : unit.max;
-    const title = opts.yTitle || unit.title;
+    const title = opts.yTitle || unit.title || scale.title;
     // One width for every y axis (unless its labels need more), so the charts of a column share
     // their time axis and the crosshair runs down the page as one line.
     const y = { beginAtZero: true, afterFit: (axis) => { axis.width = Math.max(axis.width, Y_AXIS_WIDTH); },
+      // room above the largest value: a flat line (queue time steady at 10 s) shows below the top border
+      suggestedMax: max > 0 ? max * 1.1 : undefined,
       ticks: { maxTicksLimit: 6, callback: (v, i, ticks) => tickLabel(scale, v, ticks) } };
     // Chart.js picks steps of 1/2/5 × 10^k × stepSize: a stepSize of a power of ten in the display
     // unit gives 10 GiB steps, not 0/47/93 GiB. Counts step by whole numbers only (no "1 1 1 0 0 0").
@@ -292,7 +308,7 @@
     });
     const max = dataMax(datasets);
     const scale = scaleFor(unitKey, max);
-    let labelFormat = timeFormat(HOUR, range.to - range.from);
+    let labelFormat = timeFormat(HOUR);
     return new Chart(canvas, {
       type: "line",
       data: { datasets },
@@ -302,11 +318,11 @@
         scales: {
           x: { type: "linear", min: range.from, max: range.to, title: { display: true, text: "time (" + ZONE + ")" },
             afterBuildTicks: (axis) => {
-              const { ticks, step } = timeTicks(axis.min, axis.max, axis.width < 400 ? 4 : 7);
+              const { ticks, step } = timeTicks(axis.min, axis.max, axis.width);
               axis.ticks = ticks;
-              labelFormat = timeFormat(step, axis.max - axis.min);
+              labelFormat = timeFormat(step);
             },
-            ticks: { autoSkip: false, maxRotation: 0, callback: (v) => labelFormat.format(v) } },
+            ticks: { autoSkip: false, maxRotation: 0, callback: (v) => labelFormat(v) } },
           y: yAxis(unitKey, scale, max, opts),
         },
         plugins: {
@@ -325,13 +341,24 @@
     });
   }
 
-  function barChart(canvas, unitTitle, labels, values, colors) {
+  // Horizontal bars; with a unit key, the value axis and the tooltips in one scale picked from the largest bar
+  // ("$6k … $12k", never "$8,000, $10k" on one axis). `names`: each bar's whole name for its tooltip, where
+  // the axis shows it cut.
+  function barChart(canvas, unitTitle, labels, values, colors, unitKey, names) {
+    const x = { beginAtZero: true, title: { display: true, text: unitTitle } };
+    const tooltip = { callbacks: {} };
+    if (names) tooltip.callbacks.title = (items) => (items.length ? names[items[0].dataIndex] : "");
+    if (unitKey) {
+      const scale = scaleFor(unitKey, Math.max(0, ...values.map((v) => Math.abs(v || 0))));
+      x.ticks = { callback: (v, i, ticks) => tickLabel(scale, v, ticks) };
+      tooltip.callbacks.label = (item) => formatIn(scale, item.parsed.x);
+    }
     return new Chart(canvas, {
       type: "bar",
       data: { labels, datasets: [{ data: values, backgroundColor: colors }] },
-      options: { indexAxis: "y", plugins: { legend: { display: false } },
+      options: { indexAxis: "y", plugins: { legend: { display: false }, tooltip },
         // every category keeps its label: Chart.js would otherwise skip every other one when they crowd
-        scales: { x: { beginAtZero: true, title: { display: true, text: unitTitle } }, y: { ticks: { autoSkip: false } } } },
+        scales: { x, y: { ticks: { autoSkip: false } } } },
     });
   }
 

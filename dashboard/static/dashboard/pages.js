@@ -30,7 +30,9 @@
     }
     function describe(r) {
       const tier = r.tier === "raw" ? "raw samples" : r.tier + " rollups";
-      if (r.label !== "custom") return "Showing the last " + r.label + " from " + tier + ".";
+      const button = [...buttons].find((b) => b.dataset.range === r.label);  // "24 h", as the button reads
+      if (r.label !== "custom") return "Showing the last " + (button ? button.textContent.trim() : r.label) +
+        " from " + tier + ".";
       return "Showing a custom range, " + C.whenFormat.format(r.from) + " – " + C.whenFormat.format(r.to) +
         ", from " + tier + ".";
     }
@@ -306,8 +308,9 @@
       return;
     }
     d.items.forEach((item) => {
-      const value = item.reported === false ? "not reported" : fmt(item.value) + " " + item.unit;
-      const title = item.metric + " — " + item.statistic + ": " + value + " (threshold " + fmt(item.threshold) + ")";
+      const value = item.reported === false ? "not reported" : withUnit(fmt(item.value), item.unit);
+      const threshold = item.threshold === null || item.threshold === undefined ? "—" : withUnit(fmt(item.threshold), item.unit);
+      const title = item.metric + " — " + item.statistic + ": " + value + " (threshold " + threshold + ")";
       const note = "Window " + item.window_days + " days, " + item.coverage_pct + "% covered by data.";
       const canvas = C.panel(box, title, note);
       const s = item.series;
@@ -336,6 +339,11 @@
   }
 
   function fmt(v) { return v === null || v === undefined ? "—" : (Math.round(v * 100) / 100).toString(); }
+  // "99.64%" (a percent sign sits on its number, as the evidence table writes it), "24.9 requests".
+  function withUnit(text, unit) {
+    if (!unit) return text;
+    return unit.indexOf("%") === 0 ? text + unit : text + " " + unit;
+  }
   // Evidence speaks the reader's units ("%", "% of memory", "requests", "GiB"); charts take units.md's keys,
   // and `factor` turns the evidence's values into that key's base unit (GiB → bytes).
   const EVIDENCE_UNITS = { requests: ["count"], GiB: ["bytes", C.GIB], W: ["w"], "°C": ["celsius"], MHz: ["mhz"],

@@ -51,13 +51,9 @@
       "Each value's hosts over the range.");
     // Every bar keeps its label (barChart does not skip any): the box grows so that a row of text fits each bar.
     canvas.parentElement.style.height = Math.max(210, 22 * rows.length + 60) + "px";
-    const chart = C.barChart(canvas, "cost over the range", labels, rows.map((r) => r.cost_usd), colors);
-    // Dollars on the axis and in the tooltip, whose title is the whole value, however long.
-    const usd = (v) => (C.format ? C.format("usd", v) : "$" + v);
-    chart.options.scales.x.ticks = { callback: usd };
-    chart.options.plugins.tooltip = { callbacks: { title: (items) => (items.length ? rows[items[0].dataIndex].value : ""),
-      label: (item) => usd(item.parsed.x) } };
-    chart.update();
+    // Dollars on the axis and in the tooltip in one scale (barChart's); the tooltip's title is the whole value.
+    C.barChart(canvas, "cost over the range", labels, rows.map((r) => r.cost_usd), colors, "usd",
+      rows.map((r) => r.value));
   }
 
   fleetCharts(document.getElementById("fleet-charts"), data.fleet);
