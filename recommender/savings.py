@@ -30,6 +30,20 @@ class Saving:
     basis: str = ""
 
 
+STEP_BREAK = "\n"  # between the arithmetic's steps; no step holds a line break, while "; " sits inside steps
+
+
+def arithmetic(*steps: str) -> str:
+    """A saving's basis as its steps, one a line, so the page lists each step whole: prose split at "; " cut
+    steps that hold one and left a bullet reading "× 730 h a month."."""
+    return STEP_BREAK.join(" ".join(step.split()) for step in steps if step and step.strip())
+
+
+def steps_of(basis: str) -> list[str]:
+    """The steps of a basis `arithmetic` wrote; a basis written as one sentence is one step."""
+    return [line.strip() for line in (basis or "").split(STEP_BREAK) if line.strip()]
+
+
 def monthly(usd_per_hour: float, watts: float, grid_kg_per_kwh: float, basis: str, hours: float = HOURS_PER_MONTH):
     kwh = round(watts * hours / 1000, 1)
     return Saving(round(usd_per_hour * hours, 2), kwh, round(kwh * grid_kg_per_kwh, 1), basis)

@@ -12,7 +12,7 @@ The knob differs per server kind; the advice names it and a value to try.
 from __future__ import annotations
 
 from recommender.findings import Finding, HostStats, ServerStats, evidence, series
-from recommender.rules.common import PREALLOCATING, p, server_gpus
+from recommender.rules.common import PREALLOCATING, p, server_gpus, server_label, server_ref
 from recommender.savings import Saving, confidence
 from telemetry import units
 
@@ -23,10 +23,18 @@ NO_SAVING = Saving(
 
 
 def headroom(server: ServerStats, kv_p95: float | None, kv_line: float) -> int:
-    """How many times the batch the KV cache has room for: up to its line at p95, between 2× and 4×."""
+    """The step the advice takes: the whole times the batch fits under the KV line at p95, between 2× and 4×
+    (a bigger step at once outruns what the p95 says about the peaks)."""
     if not kv_p95:
         return 2
     return int(max(2, min(4, kv_line // kv_p95)))
+
+
+def room_text(kv_p95: float, kv_line: float) -> str:
+    """The KV cache's room as the true ratio of the figures it prints (p95 to one decimal, as the evidence shows
+    it), so a reader's own division agrees; the action's new limit says the step taken."""
+    ratio = kv_line / max(round(kv_p95, 1), 0.1)
+    return f"the KV cache, p95 {kv_p95:.1f}%, has room for {ratio:.1f}× the batch under its {kv_line:g}% line"
 
 
 def knob(server: ServerStats, factor: int = 2) -> str:
@@ -69,15 +77,12 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
             continue
         factor = headroom(server, kv_p95, th.batching_kv_headroom_pct)
         if kv_p95 is not None:
-            memory_text = (
-                f"the KV cache, p95 {kv_p95:.0f}%, has room for about {factor}× the batch under its "
-                f"{th.batching_kv_headroom_pct:g}% line"
-            )
+            memory_text = room_text(kv_p95, th.batching_kv_headroom_pct)
         else:
             memory_text = room
         signs = []
         if queue:
-            signs.append(f"requests wait (p95 of hourly means: {waiting:.1f})")
+            signs.append(f"{waiting:.1f} requests waiting (p95 of hourly means)")
         if at_limit:
             signs.append(
                 f"the server runs at its limit of {server.max_batch_size} in "
@@ -98,9 +103,9 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
                 target_key=f"host:{host.machine_id}/server:{server.key}",
                 target_label=label,
                 deployment=host.deployment,
-                title=f"Batch more on {label} ({server.kind})",
+                title=f"Batch more on {server_label(server)} on {host.hostname}",
                 reason=reason,
-                action=f"{server.kind}: {knob(server, factor)}; then watch the queue"
+                action=f"On {server_ref(server)}, {knob(server, factor)}; then watch the queue"
                 f"{' and the KV cache' if kv_p95 is not None else ''}.",
                 evidence=_evidence(host, server, gpus, waiting, kv_p95, util_p95),
                 saving=NO_SAVING,

@@ -8,6 +8,26 @@ from telemetry.histogram import percentile
 
 PREALLOCATING = {"vllm", "tgi", "sglang"}  # reserve most of the GPU for KV cache at start
 SIXTEEN_BIT = {"", "auto", "bf16", "bfloat16", "fp16", "float16", "half"}
+# How the servers spell their own names, for text that starts a sentence with one.
+SERVER_NAMES = {"vllm": "vLLM", "tgi": "TGI", "triton": "Triton", "sglang": "SGLang", "torchserve": "TorchServe"}
+
+
+def server_name(kind: str) -> str:
+    """'vllm' → 'vLLM': the kind as its project writes it (the agent's ids are lower case)."""
+    return SERVER_NAMES.get(kind, kind)
+
+
+def server_ref(server: ServerStats) -> str:
+    """'vLLM server vllm:8000': the kind said once, in words, then the agent's id."""
+    name = server_name(server.kind)
+    return f"{name} server {server.key}" if name != "other" else f"server {server.key}"
+
+
+def server_label(server: ServerStats) -> str:
+    """The agent's id, with its kind only where the id does not already name it ('vllm:8000', 'api (TGI)')."""
+    if server.key.lower().startswith(f"{server.kind}:") or server.kind == "other":
+        return server.key
+    return f"{server.key} ({server_name(server.kind)})"
 
 
 def p(hist: list[float], q: float) -> float | None:

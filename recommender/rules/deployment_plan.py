@@ -12,7 +12,7 @@ from recommender.findings import Context, DeploymentStats, Finding
 from recommender.plan import Config
 from recommender.rules import idle, quantize, scale_down, smaller_gpu
 from recommender.rules.state import State, Step, build
-from recommender.savings import Saving
+from recommender.savings import Saving, arithmetic
 
 STEPS = [idle.step, scale_down.step, quantize.step, smaller_gpu.step]
 
@@ -42,10 +42,10 @@ def _finding(s: State, start: Config, step: Step, n: int) -> Finding:
     usd = round(start.usd_month - proposed.usd_month, 2)
     kwh = round(start.kwh_month - proposed.kwh_month, 1)
     more = " (the change draws more power)" if kwh < 0 else ""
-    basis = (
-        f"{start.describe()}: ${start.usd_month:,.2f}/month, {start.kwh_month:,.1f} kWh → "
-        f"{proposed.describe()}: ${proposed.usd_month:,.2f}/month, {proposed.kwh_month:,.1f} kWh{more}. "
-        f"Prices: {_prices(start, proposed)}; × 730 h a month."
+    basis = arithmetic(
+        f"From {start.describe()}: ${start.usd_month:,.2f}/month, {start.kwh_month:,.1f} kWh.",
+        f"To {proposed.describe()}: ${proposed.usd_month:,.2f}/month, {proposed.kwh_month:,.1f} kWh{more}.",
+        f"Each priced at {_prices(start, proposed)}, × 730 h a month.",
     )
     saving = Saving(usd, kwh, round(kwh * s.ctx.grid_kg_per_kwh, 1), basis)
     return Finding(

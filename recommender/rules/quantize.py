@@ -14,7 +14,7 @@ from recommender import memory
 from recommender.findings import evidence, series
 from recommender.plan import Config, perf_ratio, plural, precision_label, tensor_parallel_flag
 from recommender.precisions import PRECISIONS, action
-from recommender.rules.common import gib
+from recommender.rules.common import gib, server_ref
 from recommender.rules.smaller_gpu import alternatives_of
 from recommender.rules.state import (
     State,
@@ -69,7 +69,7 @@ def step(s: State, start: Config) -> Step | None:
     # At the same cost the least lossy precision wins (PRECISIONS is ordered FP8, INT8, INT4).
     here.sort(key=lambda o: (o[0].usd_month, PRECISIONS.index(o[1])))
     proposed, prec = here[0]
-    others = [(c, f"{p.label} on this GPU type") for c, p in here[1:]]
+    others = [(c, f"{p.label} on this GPU type: {p.differs}") for c, p in _less_lossy(here[1:], prec)]
     for other in alternatives_of(start.gpu_type, s.ctx.catalog):
         factor = start.load_factor * perf_ratio(start.gpu_type, other)
         found = sorted(options(s, start, other, factor), key=lambda o: o[0].usd_month)
@@ -87,8 +87,8 @@ def step(s: State, start: Config) -> Step | None:
     )
     if proposed.gpus_per_replica < start.gpus_per_replica:
         why = (
-            f"at {prec.label} a replica fits {plural(proposed.gpus_per_replica, 'GPU')} instead of "
-            f"{start.gpus_per_replica}, and {prec.label} carries {prec.throughput:g}× the load per GPU ({prec.source})."
+            f"a replica then fits {plural(proposed.gpus_per_replica, 'GPU')} instead of "
+            f"{start.gpus_per_replica} and carries {prec.throughput:g}× the load per GPU."
         )
     else:  # the same replica size: the saving rests on the credited speed-up alone
         peak = proposed.schedule.peak_replicas if proposed.schedule else proposed.replicas
@@ -99,22 +99,22 @@ def step(s: State, start: Config) -> Step | None:
         )
         why = (
             f"the replica size stays {plural(proposed.gpus_per_replica, 'GPU')}; the saving rests on the speed-up: "
-            f"{plural(peak, 'replica')} carry today's p95 load at {s.th.target_util_pct:g}% if {prec.label} is at "
-            f"least {max(needed, 1.0):.2f}× faster (credited {prec.throughput:g}×: {prec.source})."
+            f"{plural(peak, 'replica')} carry today's p95 load at {s.th.target_util_pct:g}% if the quantized model "
+            f"is at least {max(needed, 1.0):.2f}× faster; it is credited {prec.throughput:g}×."
         )
     reason = (
         f"{server.model} at 16-bit has {gib(weights16)} of weights; at {prec.label} they are {gib(weights)} "
         f"(embeddings and head stay 16-bit): {why}"
         + need_text(s, prec.key, start.gpu_type, proposed.gpus_per_replica)
         + node_note(s, start, proposed)
-        + f" {prec.risk}"
+        + f" Throughput source: {prec.source}. {prec.risk}"
     )
     title = (
         f"Quantize {s.dep.name} to {prec.label}: {plural(proposed.replicas, 'replica')} × "
         f"{proposed.gpus_per_replica} {start.gpu_type.name} instead of {start.replicas} × {start.gpus_per_replica}"
     )
     act = (
-        f"{server.kind}: {action(server.kind, prec.key)}; run {plural(proposed.replicas, 'replica')} of "
+        f"On {server_ref(server)}, {action(server.kind, prec.key)}; run {plural(proposed.replicas, 'replica')} of "
         f"{plural(proposed.gpus_per_replica, 'GPU')}.{tp} Compare quality on your own prompts first."
     )
     ev = [
@@ -152,6 +152,14 @@ def step(s: State, start: Config) -> Step | None:
         confidence(s.covered_s, s.th.full_confidence_hours * 3600, proposed.usd_month, boundary, scale=start.usd_month),
         others,
     )
+
+
+def _less_lossy(here: list, chosen) -> list:
+    """The other precisions on this GPU type worth listing: only those that lose less accuracy than the one chosen
+    (earlier in PRECISIONS). The chosen one is the cheapest, and at equal cost the least lossy, so any other costs
+    at least as much and loses at least as much: listing it adds nothing."""
+    rank = PRECISIONS.index(chosen)
+    return [(c, p) for c, p in here if PRECISIONS.index(p) < rank]
 
 
 def _worth_it(s: State, start: Config, proposed: Config) -> bool:
