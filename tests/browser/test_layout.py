@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 WIDTH = 390
 LONG_VALUE = "platform-inference-" + "x" * 236  # 255 characters, no space to break at
-LONG_HOSTNAME = "gpu-node-" + "0123456789" * 22 + ".eu-west-1.compute.internal"
+LONG_HOSTNAME = "gpu-node-" + "0123456789" * 21 + ".eu-west-1.compute.internal"  # 246: the column holds 255
 
 # What overflows: the page's own width, and any element whose right edge passes the viewport (except
 # inside a box that scrolls on its own).
