@@ -26,11 +26,15 @@ from telemetry import units
 DEFAULT_IDLE_SHARE = 0.2  # idle draw ÷ TDP where nothing was measured (the real H100 fixture idles at 17%)
 
 
+LEAD_HOURS = 1  # a replica started this long before the busy hours has loaded its model when they begin
+
+
 @dataclass(frozen=True)
 class Schedule:
     peak_replicas: int
     off_replicas: int
-    peak_hours: tuple[int, ...]  # hours of the day (UTC) that run peak_replicas
+    peak_hours: tuple[int, ...]  # hours of the day (UTC) that run peak_replicas, the lead hours included
+    busy_hours: tuple[int, ...] = ()  # the hours whose load needs peak_replicas (peak_hours less the lead)
 
     @property
     def mean_replicas(self) -> float:
@@ -39,6 +43,19 @@ class Schedule:
 
     def hours_text(self) -> str:
         return hour_ranges(sorted(self.peak_hours))
+
+    def busy_text(self) -> str:
+        return hour_ranges(sorted(self.busy_hours or self.peak_hours))
+
+    def lead_text(self) -> str:
+        """Why peak_hours start before the busy hours, or "" where they do not."""
+        if not self.busy_hours or set(self.busy_hours) == set(self.peak_hours):
+            return ""
+        return (
+            f"the extra {'replica starts' if self.peak_replicas - self.off_replicas == 1 else 'replicas start'} "
+            f"{plural(LEAD_HOURS, 'hour')} before the busy hours ({self.busy_text()} UTC) so that "
+            f"{'its' if self.peak_replicas - self.off_replicas == 1 else 'their'} model has loaded when they begin"
+        )
 
 
 @dataclass(frozen=True)
@@ -95,8 +112,8 @@ class Config:
         if self.schedule:
             s = self.schedule
             text = (
-                f"{plural(s.peak_replicas, 'replica')} of {self.gpus_per_replica} × {name} during "
-                f"{s.hours_text()} UTC and {s.off_replicas} otherwise"
+                f"{plural(s.peak_replicas, 'replica')} × {self.gpus_per_replica} {name} during "
+                f"{s.hours_text()} UTC, {plural(s.off_replicas, 'replica')} otherwise"
             )
         else:
             text = f"{plural(self.replicas, 'replica')} × {self.gpus_per_replica} {name}"
@@ -117,7 +134,7 @@ class Config:
             "gpus": round(self.mean_gpus, 2),
             "usd_month": self.usd_month,
             "kwh_month": self.kwh_month,
-            "price_basis": self.price_label,
+            "price_basis": self.price_label if self.mean_gpus or self.fixed_usd_per_hour else "",  # none when released
             "summary": self.describe(),
         }
         if self.schedule:
@@ -127,6 +144,7 @@ class Config:
                 "off_replicas": s.off_replicas,
                 "peak_hours_utc": list(s.peak_hours),
                 "text": f"{s.hours_text()} UTC",
+                "busy_hours_utc": list(s.busy_hours),
             }
         return out
 
@@ -169,14 +187,19 @@ def replicas_for(load_units: float, per_replica: int, target_pct: float, floor: 
 
 
 def schedule_for(peaks_by_hour: dict[int, float], per_replica: int, target_pct: float, floor: int) -> Schedule | None:
-    """Two levels: the busiest hour's replicas where the hour needs more than the quietest, else the quietest."""
+    """Two levels: the busiest hour's replicas where the hour needs more than the quietest, else the quietest.
+    The peak level starts LEAD_HOURS before each busy span, so a replica has loaded its model when the load comes."""
     if len(peaks_by_hour) < 24:
         return None
     need = {h: replicas_for(v, per_replica, target_pct, floor) for h, v in peaks_by_hour.items()}
     off, peak = min(need.values()), max(need.values())
     if off >= peak:
         return None
-    return Schedule(peak, off, tuple(sorted(h for h, n in need.items() if n > off)))
+    busy = {h for h, n in need.items() if n > off}
+    running = busy | {(h - k) % 24 for h in busy for k in range(1, LEAD_HOURS + 1)}
+    if len(running) == 24:
+        return None
+    return Schedule(peak, off, tuple(sorted(running)), tuple(sorted(busy)))
 
 
 def hour_of(epoch: int) -> int:

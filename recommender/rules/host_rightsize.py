@@ -93,7 +93,7 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
             target_label=host.hostname,
             deployment=host.deployment,
             title=f"Right-size {host.hostname}: {vcpus} vCPU / {mem_gib} GiB "
-            f"(now {host.cpu_count} / {host.mem_total_bytes / 1024**3:.0f} GiB)",
+            f"(now {host.cpu_count} vCPU / {host.mem_total_bytes / 1024**3:.0f} GiB)",
             reason=(
                 f"CPU p95 is {cpu_p95:.0f}% of {host.cpu_count} vCPU and the memory peak is {mem_peak_pct:.0f}% "
                 f"of {host.mem_total_bytes / 1024**3:.0f} GiB over {plural(round(host.window_s / 86400), 'day')}."

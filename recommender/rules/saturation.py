@@ -3,7 +3,10 @@ utilization pinned → scale up or quantize. A risk, not a saving."""
 
 from __future__ import annotations
 
+import re
+
 from recommender.findings import Finding, HostStats, evidence, series
+from recommender.plan import plural
 from recommender.rules.common import PREALLOCATING, p
 from recommender.savings import HOURS_PER_MONTH, Saving, confidence
 
@@ -22,11 +25,16 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
         if not (queue or preempted):
             continue
         label = f"{server.key} on {host.hostname}"
-        signs = [f"the KV cache p95 is {kv_p95:.0f}%"]
+        signs = [f"the KV cache p95 is {kv_p95:.1f}%"]  # the evidence's 99.64 reads 99.6%, never 100%
         if preempted:
-            signs.append(f"{server.preempted_sum:.0f} requests were preempted")
+            days = plural(round(host.window_s / 86400), "day")
+            n = round(server.preempted_sum)
+            signs.append(
+                f"{n:,} request{'' if n == 1 else 's'} {'was' if n == 1 else 'were'} preempted over the last {days}"
+            )
         if queue:
-            signs.append(f"requests wait (p95 of hourly means {server.waiting_p95_hourly:.1f})")
+            waiting = plural(round(server.waiting_p95_hourly), "request")
+            signs.append(f"{waiting} waiting at the p95 of hourly means")
         out.append(
             Finding(
                 kind="saturation",
@@ -162,8 +170,19 @@ def _kv_action(host: HostStats, server) -> str:
     """Add a replica (priced), or make room for the KV cache with a flag the server accepts."""
     gpus = [g for g in host.gpus if g.gpu_id in server.gpu_ids]
     prices = [g.price_usd for g in gpus if g.price_usd is not None]
-    cost = f" (about +${sum(prices) * HOURS_PER_MONTH:,.0f}/month at {gpus[0].price_label})" if prices else ""
+    cost = ""
+    if prices:
+        hourly = sum(prices) / len(prices)
+        cost = f", about +${sum(prices) * HOURS_PER_MONTH:,.0f}/month at ${hourly:.2f}/GPU-h"
     room = KV_ROOM.get(server.kind)
-    return f"Add a replica of {len(gpus) or 1} GPU{'s' if len(gpus) > 1 else ''}{cost}" + (
+    text = f"Add a replica of {plural(len(gpus) or 1, 'GPU')}{cost}" + (
         f", or make room for KV cache with {room}." if room else "."
     )
+    return text + (f" Price source: {price_source(gpus[0].price_label)}." if prices else "")
+
+
+def price_source(label: str) -> str:
+    """A catalog price label without its leading price, so it reads in its own sentence with at most one
+    bracket level: "$4.76/GPU-h (H100 80GB: RunPod on-demand, …)" → "H100 80GB: RunPod on-demand, …"."""
+    m = re.fullmatch(r"\$[\d.,]+/GPU-h \((.*)\)", label.strip())
+    return m.group(1) if m else label

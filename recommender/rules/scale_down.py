@@ -46,13 +46,14 @@ def step(s: State, start: Config) -> Step | None:
         if proposed.replicas == s.floor and s.floor > 1
         else ""
     )
-    capacity = proposed.replicas * gpr * th.target_util_pct
     peak = proposed.schedule.peak_replicas if proposed.schedule else proposed.replicas
+    capacity = peak * gpr * th.target_util_pct
+    now = f"now {plural(start.replicas, 'replica')} × {start.gpus_per_replica} {s.gpu_type.name}"
     reason = (
         f"The deployment's p95 hourly load is {units.fraction_to_pct(s.load_p95):.0f} GPU-% summed over "
         f"{plural(len(s.gpus), 'GPU')} "
         f"({s.gpu_type.name}); at a {th.target_util_pct:g}% target that needs "
-        f"{plural(peak, 'replica')} of {gpr}."
+        f"{plural(peak, 'replica')} × {gpr} {s.gpu_type.name}."
         + need_text(s, start.precision, s.gpu_type, gpr)
         + floor
         + node_note(s, start, proposed)
@@ -61,18 +62,19 @@ def step(s: State, start: Config) -> Step | None:
         sc = proposed.schedule
         title = (
             f"Scale {s.dep.name} on a schedule: {plural(sc.peak_replicas, 'replica')} during {sc.hours_text()} UTC, "
-            f"{sc.off_replicas} otherwise (now {start.replicas} × {start.gpus_per_replica})"
+            f"{sc.off_replicas} otherwise ({now})"
         )
+        lead = f"; {sc.lead_text()}" if sc.lead_text() else ""
         action = (
-            f"Run {plural(sc.peak_replicas, 'replica')} of {plural(gpr, 'GPU')} during {sc.hours_text()} UTC "
-            f"and {sc.off_replicas} otherwise, e.g. with a scheduled autoscaler.{tp}"
+            f"Run {plural(sc.peak_replicas, 'replica')} × {gpr} {s.gpu_type.name} during {sc.hours_text()} UTC "
+            f"and {sc.off_replicas} otherwise, e.g. with a scheduled autoscaler{lead}.{tp}"
         )
     else:
         title = (
-            f"Scale down {s.dep.name}: {plural(start.replicas, 'replica')} × {start.gpus_per_replica} → "
-            f"{plural(proposed.replicas, 'replica')} × {gpr} {s.gpu_type.name}"
+            f"Scale down {s.dep.name}: {plural(start.replicas, 'replica')} × {start.gpus_per_replica} "
+            f"{s.gpu_type.name} → {plural(proposed.replicas, 'replica')} × {gpr} {s.gpu_type.name}"
         )
-        action = f"Scale {s.dep.name} to {plural(proposed.replicas, 'replica')} of {plural(gpr, 'GPU')}.{tp}"
+        action = f"Scale {s.dep.name} to {plural(proposed.replicas, 'replica')} × {gpr} {s.gpu_type.name}.{tp}"
     profile = [round(units.fraction_to_pct(v), 1) for _, v in sorted(peaks_by_hour(s.dep.load_by_hour).items())]
     ev = [
         evidence(
@@ -86,6 +88,10 @@ def step(s: State, start: Config) -> Step | None:
             series("deployment", s.dep.name, "util_pct_sum", "p95_hourly"),
             gpus=len(s.gpus),
             by_hour_of_day_max=profile,
+            threshold_note=(
+                f"what {plural(peak, 'replica')} × {plural(gpr, 'GPU')} carry at the {th.target_util_pct:g}% target "
+                f"({peak * gpr} × {th.target_util_pct:g} GPU-%)"
+            ),
         )
     ]
     return Step(

@@ -72,10 +72,10 @@ def step(s: State, start: Config) -> Step | None:
     )
     title = (
         f"Move {s.dep.name} to {plural(proposed.replicas, 'replica')} × {proposed.gpus_per_replica} {new.name} "
-        f"(from {start.replicas} × {start.gpus_per_replica} {old.name})"
+        f"(from {plural(start.replicas, 'replica')} × {start.gpus_per_replica} {old.name})"
     )
     act = (
-        f"Run {s.dep.name} on {plural(proposed.replicas, 'replica')} of {proposed.gpus_per_replica} × {new.name}"
+        f"Run {s.dep.name} on {plural(proposed.replicas, 'replica')} × {proposed.gpus_per_replica} {new.name}"
         f"{' on the same schedule' if proposed.schedule else ''}.{tp}"
         + (" Check latency targets first (see the reason)." if slower > 1 else "")
     )

@@ -38,7 +38,8 @@ def test_utc_pages_and_other_text_are_left_alone():
 @pytest.mark.django_db
 def test_a_recommendation_page_shows_its_schedule_in_the_viewers_zone(as_viewer):
     schedule = {"peak_replicas": 4, "off_replicas": 2, "peak_hours_utc": list(range(8, 20)), "text": "08:00–20:00 UTC"}
-    proposed = recs.config("H100 80GB", 1, 4, "bf16", 7000.0, 900.0, schedule=schedule)
+    summary = "4 replicas × 1 H100 80GB during 08:00–20:00 UTC, 2 replicas otherwise at bf16"
+    proposed = recs.config("H100 80GB", 1, 4, "bf16", 7000.0, 900.0, schedule=schedule, summary=summary)
     rec = recs.rec("scale_down", "chat", step=1, current=recs.TODAY, proposed=proposed,
                    title="Scale chat on a schedule: 4 replicas during 08:00–20:00 UTC, 2 otherwise (now 8 × 4)",
                    action="Run 4 replicas of 1 GPU during 08:00–20:00 UTC and 2 otherwise.")  # fmt: skip
@@ -48,7 +49,8 @@ def test_a_recommendation_page_shows_its_schedule_in_the_viewers_zone(as_viewer)
     local = f"{start}–{end} Europe/Berlin"
     assert f"4 replicas during {local}, 2 otherwise" in page  # the title, as the heading and the page's title
     assert f"Run 4 replicas of 1 GPU during {local} and 2 otherwise." in page
-    assert f"(4 replicas {local}, 2 otherwise)" in page  # the proposed configuration's schedule
+    assert f"4 replicas × 1 H100 80GB during {local}, 2 replicas otherwise at bf16" in page  # said once, in it
+    assert f"(4 replicas {local}, 2 otherwise)" not in page
     assert "08:00–20:00 UTC" not in page and 'id="viewer-zone">Europe/Berlin<' in page
     as_viewer.cookies["tz"] = ""
     assert "during 08:00–20:00 UTC, 2 otherwise" in as_viewer.get(f"/recommendations/{rec.pk}/").content.decode()

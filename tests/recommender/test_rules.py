@@ -43,6 +43,7 @@ def test_an_idle_deployment_holding_memory_is_released_whole():
     (f,) = plan(h, 0.5)
     assert f.kind == "idle" and f.plan_step == 1 and "Memory is still held by vllm:8001" in f.reason
     assert f.current["usd_month"] == pytest.approx(1.006 * 730) and f.proposed["usd_month"] == 0
+    assert f.current["price_basis"] == "$1.006/GPU-h (A10G)" and f.proposed["price_basis"] == ""  # nothing to price
     assert f.saving.usd == pytest.approx(1.006 * 730) and f.saving.kwh == pytest.approx(150 * 730 / 1000)
     assert f.confidence >= 0.95  # 14 days at 0.5% against a 5% line
     assert f.evidence[0]["series"] == {"entity": "gpu", "id": 1, "metric": "util_pct", "aggregate": "p99"}
@@ -91,7 +92,7 @@ def test_scale_down_an_oversized_deployment_names_the_tensor_parallel_change():
     f, then = plan(_fleet(8, tp=8), 72.0)
     assert f.kind == "scale_down" and f.target_key == "deployment:chat" and f.plan_step == 1
     # The KV cache in use (its p95, from an 8-GPU pool) and the weights need 2 GPUs at bf16.
-    assert f.title == "Scale down chat: 1 replica × 8 → 1 replica × 2 H100 80GB"
+    assert f.title == "Scale down chat: 1 replica × 8 H100 80GB → 1 replica × 2 H100 80GB"
     assert "--tensor-parallel-size 2" in f.action
     assert f.current["gpus_per_replica"] == 8 and f.proposed == {**f.proposed, "gpus_per_replica": 2, "replicas": 1}
     assert f.saving.usd == pytest.approx(6 * 4.76 * 730)
@@ -124,7 +125,25 @@ def test_a_schedule_saves_exactly_what_it_prints():
     assert "08:00–20:00" in f.action and sched["peak_replicas"] == 4 and sched["off_replicas"] == 2
     mean = (4 * len(sched["peak_hours_utc"]) + 2 * (24 - len(sched["peak_hours_utc"]))) / 24
     assert f.saving.usd == pytest.approx((4 - mean) * 4.76 * 730, abs=0.01)
-    assert f.title == "Scale chat on a schedule: 4 replicas during 08:00–20:00 UTC, 2 otherwise (now 4 × 1)"
+    assert f.title == (
+        "Scale chat on a schedule: 4 replicas during 07:00–20:00 UTC, 2 otherwise (now 4 replicas × 1 H100 80GB)"
+    )
+
+
+def test_a_schedule_starts_its_extra_replicas_an_hour_early_and_says_so_in_one_notation():
+    day_night = [50.0] * 8 + [250.0] * 12 + [50.0] * 4  # busy 08:00–20:00 UTC
+    hosts = [_fleet(1, util=40, host_id=i, first_id=i) for i in range(1, 5)]
+    (f,) = plan(hosts, day_night)
+    assert f.proposed["schedule"]["peak_hours_utc"] == list(range(7, 20))
+    assert f.proposed["schedule"]["busy_hours_utc"] == list(range(8, 20))
+    assert f.proposed["summary"] == "4 replicas × 1 H100 80GB during 07:00–20:00 UTC, 2 replicas otherwise at bf16"
+    assert f.action.startswith(
+        "Run 4 replicas × 1 H100 80GB during 07:00–20:00 UTC and 2 otherwise, e.g. with a scheduled autoscaler; "
+        "the extra replicas start 1 hour before the busy hours (08:00–20:00 UTC) so that their model has loaded"
+    )
+    (load,) = f.evidence
+    assert load["unit"] == "GPU-%" and load["threshold"] == 4 * 70.0
+    assert load["threshold_note"] == "what 4 replicas × 1 GPU carry at the 70% target (4 × 70 GPU-%)"
 
 
 # --- quantize
@@ -157,7 +176,7 @@ def test_a_model_already_quantized_is_left_alone():
 def test_a_small_model_on_a_big_gpu_moves_to_a_cheaper_one():
     h = host(gpus=[gpu(kind=A100, util=[30.0])], servers=[server(kv=[10.0])])
     (f,) = plan(h, 30.0)
-    assert f.kind == "smaller_gpu" and f.title == "Move chat to 1 replica × 1 A100 40GB (from 1 × 1 A100 80GB)"
+    assert f.kind == "smaller_gpu" and f.title == "Move chat to 1 replica × 1 A100 40GB (from 1 replica × 1 A100 80GB)"
     assert f.saving.usd == pytest.approx((2.45 - 1.29) * 730) and f.proposed["gpu_type"] == "A100 40GB"
 
 
@@ -230,7 +249,7 @@ def test_a_cpu_host_far_below_its_cpu_and_memory_is_right_sized():
     (f,) = host_rightsize.check(host(cpu=[8.0], mem_used_gib=48), CTX)
     # 5 vCPU of need and 48 GiB × 1.15 at 70% = 79 GiB: the cheapest sold shape is 8 vCPU / 128 GiB (16 GiB
     # each), priced as 32 vCPU at 4 GiB each; today's 32 vCPU / 256 GiB is priced the same way, as 64.
-    assert f.title.startswith("Right-size node-1: 8 vCPU / 128 GiB (now 32 / 256 GiB)")
+    assert f.title.startswith("Right-size node-1: 8 vCPU / 128 GiB (now 32 vCPU / 256 GiB)")
     assert f.current["usd_month"] == pytest.approx(64 * 0.0504 * 730, abs=0.01)
     assert f.proposed["usd_month"] == pytest.approx(32 * 0.0504 * 730, abs=0.01)
     assert f.saving.usd == pytest.approx(f.current["usd_month"] - f.proposed["usd_month"])
@@ -288,6 +307,24 @@ def test_a_full_kv_cache_with_preemptions_is_saturation():
     findings = saturation.check(h, CTX)
     assert [f.kind for f in findings] == ["saturation"] and findings[0].saving.usd == 0
     assert findings[0].reason.startswith("The KV cache p95") and "preempted" in findings[0].reason
+
+
+def test_saturation_figures_carry_their_unit_window_and_rounding_and_the_price_source_its_own_sentence():
+    from dataclasses import replace
+
+    label = "$4.76/GPU-h (H100 80GB: RunPod on-demand, via deploybase.ai 'RunPod GPU Pricing' (2026-03-10), 2026-03)"
+    h100 = replace(H100, price_label=label)
+    h = host(gpus=[gpu(kind=h100, util=[99.0])], servers=[server(kv=[99.64], preempted=12063, waiting=60.0)])
+    (f,) = saturation.check(h, CTX)
+    kv = f.evidence[0]["value"]
+    assert f.reason.startswith(
+        f"The KV cache p95 is {kv:.1f}%; 12,063 requests were preempted over the last 14 days; "
+        "60 requests waiting at the p95 of hourly means."
+    )
+    assert f.action.startswith("Add a replica of 1 GPU, about +$3,475/month at $4.76/GPU-h, or make room")
+    assert f.action.endswith(
+        " Price source: H100 80GB: RunPod on-demand, via deploybase.ai 'RunPod GPU Pricing' (2026-03-10), 2026-03."
+    )
 
 
 def test_a_full_kv_cache_alone_is_not_saturation():

@@ -35,7 +35,7 @@ def test_plural_agrees_with_the_number():
 
 def test_a_schedule_of_one_peak_replica_says_replica_once():
     config = Config(H100, 1, 2, "bf16", 4.76, "list", False, 1.0, schedule=Schedule(1, 0, (9, 10, 11)))
-    assert config.describe() == "1 replica of 1 × H100 80GB during 09:00–12:00 UTC and 0 otherwise at bf16"
+    assert config.describe() == "1 replica × 1 H100 80GB during 09:00–12:00 UTC, 0 replicas otherwise at bf16"
     assert Config(H100, 2, 1, "", 4.76, "list", False, 1.0, spare_gpus=1).describe() == (
         "1 replica × 2 H100 80GB, plus 1 GPU serving nothing"
     )
