@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from recommender.models import HostSummary
 from telemetry.models import Gpu, InferenceServer
 from tests.dashboard import recs
 
@@ -238,3 +239,11 @@ def test_the_fleet_pages_count_what_the_filters_leave(as_viewer, monkeypatch):
     filtered = as_viewer.get("/?q=-&status=online&page=2")  # c-3 is online, d-4 never seen
     assert [r.host.hostname for r in filtered.context["page"]] == ["c-3"]
     assert "page 2 of 2 · 3 hosts" in filtered.content.decode()
+
+
+def test_the_fleet_idle_tile_agrees_in_number(as_viewer):
+    h = recs.host("idle-0", "idle", gpus=2, usd_month=100.0)
+    HostSummary.objects.filter(host=h).update(idle_gpus=1)
+    assert "idle GPU (last 24 h)" in as_viewer.get("/").content.decode()
+    HostSummary.objects.filter(host=h).update(idle_gpus=2)
+    assert "idle GPUs (last 24 h)" in as_viewer.get("/").content.decode()
