@@ -43,6 +43,21 @@ def num(value, digits: int = 1) -> str:
     return f"{float(value):,.{int(digits)}f}"
 
 
+def with_unit(text: str, unit: str) -> str:
+    """'99.64' and '%' → '99.64%' (a percent sign sits on its number, as `pct` writes it); '24.9 requests'."""
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
+
+
+@register.filter
+def qty(value, unit: str = "") -> str:
+    """A figure to two decimals with its unit, spaced as `with_unit` says; '—' for none."""
+    if value is None or value == "":
+        return "—"
+    return with_unit(f"{float(value):,.2f}", unit or "")
+
+
 @register.filter
 def sparkline(values, title: str = "GPU utilization, last 24 h") -> SafeString:
     """24 hourly values (0–100, None for gaps) as a small SVG; gaps break the line."""

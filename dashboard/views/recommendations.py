@@ -20,6 +20,7 @@ from recommender import realized
 from recommender.lifecycle import set_status
 from recommender.models import Recommendation
 from recommender.models.recommendation import KINDS
+from recommender.savings import steps_of
 from telemetry.models import Host
 
 STATUS_FILTERS = {"pending": ["open", "acknowledged"], "open": ["open"], "acknowledged": ["acknowledged"],
@@ -124,7 +125,7 @@ def _is_number(text: str) -> bool:
 def recommendation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rec = get_object_or_404(Recommendation.objects.select_related("host", "gpu", "status_changed_by"), pk=pk)
     rows = [{**row, "reported": evidence.reported(row)} for row in rec.evidence or []]
-    context = {"rec": rec, "basis_lines": rec.saving_basis.split("; "), "evidence": rows,
+    context = {"rec": rec, "basis_lines": steps_of(rec.saving_basis), "evidence": rows,
                "simulated": simulated.mark_recs([rec])[0].simulated}  # fmt: skip
     context["realized"] = realized.compare(rec)  # before and after its acknowledgement; None if never acknowledged
     return render(request, "dashboard/recommendation.html", context)

@@ -9,6 +9,7 @@ import pytest
 from django.utils.html import escape
 
 from recommender.models import DeploymentThresholds, GpuType, HostPrice, Recommendation
+from recommender.savings import steps_of
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def test_the_evidence_comes_with_hourly_series_against_the_threshold(as_admin, f
     assert util["threshold"] == 5 and util["series"] is not None
     assert len(util["series"]["t"]) >= 40 and max(util["series"]["peak"]) < 5
     page = as_admin.get(f"/recommendations/{rec.pk}/").content.decode()
-    assert escape(rec.saving_basis.split("; ")[0]) in page
+    assert all(f"<li>{escape(step)}</li>" in page for step in steps_of(rec.saving_basis))  # one step a bullet
     assert as_admin.get("/recommendations/9999/evidence.json").status_code == 404
 
 
