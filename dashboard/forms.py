@@ -46,6 +46,34 @@ def _bound(value: float) -> str:
     return f"{value:g}"
 
 
+SHARE = "share"  # a threshold stored as a fraction (0–1); the form reads and takes it in %, as the advice says it
+
+
+def as_pct(value: float | None) -> float | None:
+    """0.15 → 15.0, without the float noise of 0.15 × 100."""
+    return None if value is None else round(value * 100, 6)
+
+
+def shown(d: dict) -> dict:
+    """A threshold as the form shows it: a share in % (bounds and default too), anything else as stored."""
+    if d["unit"] != SHARE:
+        return d
+    return {**d, "unit": "%", "min": as_pct(d["min"]), "max": as_pct(d["max"]), "default": as_pct(d["default"])}
+
+
+def _shares_in_pct(form: forms.Form, described: list[dict]) -> set[str]:
+    """Show the stored fractions of the share thresholds in % in `form.initial`; return their names."""
+    names = {d["name"] for d in described if d["unit"] == SHARE}
+    form.initial = {k: f"{as_pct(float(v)):g}" if k in names and v not in (None, "") else v
+                    for k, v in form.initial.items()}  # fmt: skip
+    return names
+
+
+def _stored(values: dict[str, float], shares: set[str]) -> dict[str, float]:
+    """What the form took, as the thresholds store it: a share typed in % back to its fraction."""
+    return {k: round(v / 100, 8) if k in shares else v for k, v in values.items()}
+
+
 def _threshold_field(d: dict, placeholder: float) -> forms.FloatField:
     """One threshold as a typed field: its label, meaning and bounds, blank allowed (inherit)."""
     lo, hi, unit = d["min"], d["max"], d["unit"]
@@ -77,9 +105,12 @@ class ThresholdsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fleet = dict(fleet or DEFAULTS)
         self.described = [d for d in describe() if d["name"] not in FLEET_ONLY]
+        self.shares = _shares_in_pct(self, self.described)
         for d in self.described:
-            self.fields[d["name"]] = _threshold_field(d, self.fleet[d["name"]])
-            self.fields[d["name"]].threshold = {**d, "fleet": self.fleet[d["name"]]}
+            fleet_value = self.fleet[d["name"]]
+            fleet_value = as_pct(fleet_value) if d["name"] in self.shares else fleet_value
+            self.fields[d["name"]] = _threshold_field(shown(d), fleet_value)
+            self.fields[d["name"]].threshold = {**shown(d), "fleet": fleet_value}
 
     def threshold_fields(self) -> list:
         """The bound fields of the thresholds, in the typed object's order, each with `.field.threshold`."""
@@ -91,6 +122,7 @@ class ThresholdsForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         values = {d["name"]: data[d["name"]] for d in self.described if data.get(d["name"]) is not None}
+        values = _stored(values, self.shares)
         if not self.errors:
             try:
                 data["values"] = validate_overrides(values)
@@ -117,14 +149,16 @@ class FleetThresholdsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.base = dict(base)
         self.described = describe()
+        self.shares = _shares_in_pct(self, self.described)
         for d in self.described:
             name = d["name"]
             inherited_from = "environment" if name in env else "default"
-            self.fields[name] = _threshold_field(d, self.base[name])
+            show = as_pct if name in self.shares else float
+            self.fields[name] = _threshold_field(shown(d), show(self.base[name]))
             self.fields[name].threshold = {
-                **d, "value": in_force[name], "source": sources[name], "source_name": SOURCE_NAMES[sources[name]],
-                "inherited": self.base[name], "inherited_from": SOURCE_NAMES[inherited_from],
-                "changed": in_force[name] != d["default"],
+                **shown(d), "value": show(in_force[name]), "source": sources[name],
+                "source_name": SOURCE_NAMES[sources[name]], "inherited": show(self.base[name]),
+                "inherited_from": SOURCE_NAMES[inherited_from], "changed": in_force[name] != d["default"],
             }  # fmt: skip
 
     def threshold_fields(self) -> list:
@@ -133,6 +167,7 @@ class FleetThresholdsForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         values = {d["name"]: data[d["name"]] for d in self.described if data.get(d["name"]) is not None}
+        values = _stored(values, self.shares)
         if not self.errors:
             try:
                 parse(values, base=self.base)

@@ -79,14 +79,14 @@ def test_each_layer_overrides_the_one_below_and_the_analysis_reads_it(as_admin, 
 
 
 def test_a_bad_value_is_refused_on_its_field_and_the_typed_values_stay(as_admin):
-    typed = {"fleet-target_util_pct": "150", "fleet-memory_margin": "0.2", "fleet-replica_floor": "abc"}
+    typed = {"fleet-target_util_pct": "150", "fleet-memory_margin": "20", "fleet-replica_floor": "abc"}
     resp = as_admin.post(URL, typed)
     assert resp.status_code == 400
     page = resp.content.decode()
     assert 'id="id_fleet-target_util_pct-error">Between 10 and 100 %.' in page
     assert 'id="id_fleet-replica_floor-error">A number, between 1 and 64 replicas.' in page
     assert 'value="150"' in _field(page, "fleet-target_util_pct")
-    assert 'value="0.2"' in _field(page, "fleet-memory_margin")
+    assert 'value="20"' in _field(page, "fleet-memory_margin")
     assert 'value="abc"' in _field(page, "fleet-replica_floor")
     assert not FleetThresholds.objects.exists()
 
@@ -138,3 +138,20 @@ def test_saved_values_that_no_longer_fit_the_base_are_skipped_whole():
     )
     assert (th.fleet.min_coverage_hours, th.fleet.target_util_pct) == (20, 70)
     assert th.sources()["min_coverage_hours"] == "environment" and th.sources()["target_util_pct"] == "default"
+
+
+def test_a_share_is_shown_and_typed_in_percent_and_stored_as_its_fraction(as_admin):
+    page = as_admin.get("/settings/?deployment=chat").content.decode()
+    row = re.search(r"<tr[^>]*>\s*<td><label[^>]*>Memory margin <code.*?</tr>", page, re.S).group(0)
+    assert "<td>%</td>" in row and "0 – 100" in row and ">15<" in row and "share" not in row.replace("a share", "")
+    assert 'placeholder="15"' in _field(page, "fleet-memory_margin") and 'max="100"' in _field(page, "memory_margin")
+    assert 'placeholder="25"' in _field(page, "fleet-batching_at_limit_share")
+    as_admin.post(URL, {"fleet-memory_margin": "20", "fleet-batching_at_limit_share": "30"}, follow=True)
+    assert FleetThresholds.saved() == {"memory_margin": 0.2, "batching_at_limit_share": 0.3}
+    assert Analysis().th("chat").memory_margin == 0.2
+    page = as_admin.get("/settings/?deployment=chat").content.decode()
+    assert 'value="20"' in _field(page, "fleet-memory_margin") and 'placeholder="20"' in _field(page, "memory_margin")
+    as_admin.post("/settings/thresholds", {"deployment": "chat", "memory_margin": "12.5"})
+    assert DeploymentThresholds.objects.get(deployment="chat").values == {"memory_margin": 0.125}
+    page = as_admin.get("/settings/?deployment=chat").content.decode()
+    assert 'value="12.5"' in _field(page, "memory_margin")

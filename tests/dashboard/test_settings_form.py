@@ -31,7 +31,7 @@ def test_the_fleet_table_and_the_form_show_label_unit_bounds_and_meaning(as_admi
     target = _field(page, "target_util_pct")
     assert 'min="10"' in target and 'max="100"' in target and 'placeholder="70"' in target and "value=" not in target
     assert 'name="window_days"' not in page  # fleet-wide only
-    assert "Between 0 and 1 share" not in page  # no error before a post
+    assert "Between 0 and 100 %." not in page  # no error before a post
 
 
 def test_an_out_of_bounds_value_is_refused_on_its_field_and_the_typed_values_stay(as_admin):
@@ -41,7 +41,8 @@ def test_an_out_of_bounds_value_is_refused_on_its_field_and_the_typed_values_sta
     assert resp.status_code == 400
     page = resp.content.decode()
     assert 'id="id_target_util_pct-error">Between 10 and 100 %.' in page
-    assert "A number, between 0 and 1 share." in page and "A number, between 0 and 100 %." in page
+    assert 'id="id_memory_margin-error">A number, between 0 and 100 %.' in page  # a share is typed in %
+    assert 'id="id_host_cpu_p95_pct-error">A number, between 0 and 100 %.' in page
     assert 'value="150"' in _field(page, "target_util_pct") and 'value="3"' in _field(page, "idle_util_p99_pct")
     assert 'value="abc"' in _field(page, "memory_margin")
     assert not DeploymentThresholds.objects.exists()
