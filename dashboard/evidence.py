@@ -20,7 +20,8 @@ from telemetry import registry, units
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, ServerRollup
 from telemetry.models.rollups import PERIOD_1H
 
-FIELDS = ("metric", "statistic", "value", "threshold", "unit", "window_days", "coverage_pct")
+# threshold_note: what the threshold means where its number alone does not say (scale_down's capacity).
+FIELDS = ("metric", "statistic", "value", "threshold", "threshold_note", "unit", "window_days", "coverage_pct")
 
 
 def items(rec: Recommendation) -> list[dict[str, Any]]:

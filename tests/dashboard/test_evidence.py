@@ -116,3 +116,13 @@ def test_an_unreported_value_has_no_series_and_rows_without_a_reference_draw_a_b
     assert gone["series"] == {"t": [], "mean": [], "peak": []}
     page = as_admin.get(f"/recommendations/{r.pk}/").content.decode()
     assert "not reported" in page
+
+
+def test_a_threshold_reads_with_its_unit_and_what_it_means(as_admin):
+    note = "what 2 replicas × 1 GPU carry at the 70% target (2 × 70 GPU-%)"
+    row = evidence_row("deployment GPU load (Σ utilization)", "p95 of hourly means", 72.87, 140.0, "GPU-%", 86400,
+                       86400, None, threshold_note=note)  # fmt: skip
+    r = recs.rec("scale_down", "chat", 1, recs.TODAY, recs.SCALED, evidence=[row])
+    page = as_admin.get(f"/recommendations/{r.pk}/").content.decode()
+    assert f'<br><span class="muted small">{note}</span></td>' in page and "140.00 GPU-%" in page
+    assert evidence.items(r)[0]["threshold_note"] == note
