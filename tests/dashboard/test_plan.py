@@ -135,3 +135,16 @@ def test_a_deployment_without_a_plan_says_why(as_viewer):
     recs.host("calm-0", "calm", gpus=1, usd_month=100.0)
     page = as_viewer.get("/deployments/calm/").content.decode()
     assert "No plan: nothing to change in this deployment's GPUs right now." in page
+
+
+def test_a_released_configuration_has_no_price_note_and_a_schedule_is_said_once(as_viewer):
+    summary = "2 replicas × 1 H100 80GB during 10:00–15:00 UTC, 1 replica otherwise at bf16"
+    schedule = {"peak_replicas": 2, "off_replicas": 1, "peak_hours_utc": list(range(10, 15)), "text": "10:00–15:00 UTC"}
+    timed = {**recs.config("H100 80GB", 1, 2, "bf16", 4000.0, 500.0, schedule=schedule, summary=summary),
+             "label": "on a schedule", "saving_usd_month": 100.0}  # fmt: skip
+    gone = recs.config("H100 80GB", 4, 0, "bf16", 0.0, 0.0, summary="nothing (released)")
+    rec = recs.rec("idle", "chat", 1, recs.TODAY, gone, alternatives=[timed])
+    page = as_viewer.get(f"/recommendations/{rec.pk}/").content.decode()
+    table = page.split('id="current-proposed"')[1].split("</table>")[0]
+    assert table.count("catalog on-demand list price") == 1  # the current side only
+    assert page.count("10:00–15:00 UTC") == 1 and "(10:00–15:00 UTC)" not in page
