@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString
 
 from dashboard import localtime
 from recommender.models.recommendation import KIND_LABELS
+from recommender.thresholds import UNITS as THRESHOLD_UNITS
 from telemetry import units
 
 register = template.Library()
@@ -56,6 +57,16 @@ def qty(value, unit: str = "") -> str:
     if value is None or value == "":
         return "—"
     return with_unit(f"{float(value):,.2f}", unit or "")
+
+
+@register.filter
+def threshold_value(value, name: str) -> str:
+    """A saved threshold as the settings form shows it: a share in % ('0.125' → '12.5%'), a percentage with its
+    sign, any other as the number (its unit is in the form's table)."""
+    unit = THRESHOLD_UNITS.get(name, "")
+    if unit == "share":
+        return f"{float(value) * 100:.6g}%"
+    return f"{float(value):g}%" if unit == "%" else f"{float(value):g}"
 
 
 @register.filter

@@ -155,3 +155,5 @@ def test_a_share_is_shown_and_typed_in_percent_and_stored_as_its_fraction(as_adm
     assert DeploymentThresholds.objects.get(deployment="chat").values == {"memory_margin": 0.125}
     page = as_admin.get("/settings/?deployment=chat").content.decode()
     assert 'value="12.5"' in _field(page, "memory_margin")
+    overrides = re.search(r'<table id="threshold-overrides">.*?</table>', page, re.S).group(0)
+    assert "<code>memory_margin</code> = 12.5%" in overrides
