@@ -175,12 +175,12 @@ def spool_lines(spool_dir: Path) -> list[tuple[bool | None, str]]:
 
 
 def cmd_simulate(cfg: AgentConfig, args: argparse.Namespace) -> int:
-    from collectors.simulate import simulate
+    from collectors.simulate import ARCHETYPES, simulate
 
     cfg.require_server()
-    sent = simulate(Pusher(cfg.url, cfg.token), hosts=args.hosts, days=args.days,
-                    step_s=args.step, seed=args.seed)  # fmt: skip
-    print(f"pushed {sent['batches']} batches, {sent['samples']} samples for {args.hosts} simulated hosts")
+    hosts = len(ARCHETYPES) if args.hosts is None else args.hosts  # the default: one host per archetype
+    sent = simulate(Pusher(cfg.url, cfg.token), hosts=hosts, days=args.days, step_s=args.step, seed=args.seed)
+    print(f"pushed {sent['batches']} batches, {sent['samples']} samples for {hosts} simulated hosts")
     return 0 if sent["errors"] == 0 else 1
 
 
@@ -212,7 +212,8 @@ def parser() -> argparse.ArgumentParser:
                            help="check configuration, server, token, GPUs and inference servers")  # fmt: skip
     check.add_argument("--json", action="store_true", help="one JSON object instead of lines")
     sim = sub.add_parser("simulate", parents=[common], help="push a synthetic fleet's history through the push path")
-    sim.add_argument("--hosts", type=int, default=12)
+    sim.add_argument("--hosts", type=int, default=None,
+                     help="simulated hosts, at least one per archetype (default: one per archetype)")  # fmt: skip
     sim.add_argument("--days", type=float, default=2.0)
     sim.add_argument("--step", type=float, default=300.0, help="seconds between simulated samples")
     sim.add_argument("--seed", type=int, default=1)

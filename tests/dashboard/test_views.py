@@ -158,9 +158,12 @@ def test_the_host_series_carries_every_registry_metric_with_its_label_and_unit(a
         assert gpu["servers"] == ["vllm:8000"]
     _every_metric_drawn("server", body["servers"][0])
     assert body["servers"][0]["gpus"] == list(range(8))
-    # The simulator's energy counter grows at 700 W × (0.2 + 0.75 × 6 %): each 5-minute row used that for 300 s.
-    energy = [v for v in body["gpus"][0]["energy_j"] if v is not None]
-    assert energy and all(v == pytest.approx(700 * (0.2 + 0.75 * 0.06) * 300, rel=1e-3) for v in energy)
+    # The simulator's energy counter adds each sample's power for the 300 s since the one before: each 5-minute
+    # row (one sample) used its own power × 300 s, more by day than by night.
+    gpu = body["gpus"][0]
+    energy = [(e, p) for e, p in zip(gpu["energy_j"], gpu["power_w"], strict=True) if e is not None]
+    assert energy and all(e == pytest.approx(p * 300, rel=1e-3) for e, p in energy)
+    assert max(e for e, _ in energy) > 1.05 * min(e for e, _ in energy)
     assert max(body["gpus"][0]["temp_c"]) < 100 and min(v for v in body["gpus"][0]["sm_clock_mhz"] if v) >= 345
 
 

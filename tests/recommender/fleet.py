@@ -16,9 +16,11 @@ def push_fleet(client, token: str, days: float = 2.0, step_s: float = 300.0, end
     end = time.time() if end is None else end
     n = int(days * 86400 // step_s)
     for h, arch in enumerate(archetypes):
-        inv = inventory(h, arch)
+        inv, energy = inventory(h, arch), {}
         for first in range(0, n, 1000):
-            samples = [sample(end - (n - i) * step_s, inv, arch, rng) for i in range(first, min(n, first + 1000))]
+            samples = [
+                sample(end - (n - i) * step_s, inv, arch, rng, energy) for i in range(first, min(n, first + 1000))
+            ]
             response = post(client, token, json.loads(json.dumps({**inv, "samples": samples})))
             assert response.status_code == 202, response.content
     return n
