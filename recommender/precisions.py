@@ -18,7 +18,7 @@ class Precision:
     needs: str  # GPU capability: "fp8", "int8" or "" (runs everywhere)
     source: str  # one bracket-free sentence body: where the throughput figure comes from
     risk: str  # what it costs in accuracy, and where that figure comes from
-    differs: str  # what sets it apart when it is listed beside another precision
+    differs: str  # its accuracy, what sets it apart beside another precision on the same GPU type
 
 
 # Accuracy: Kurtic et al., "Give Me BF16 or Give Me Death? Accuracy-Performance Trade-Offs in LLM
@@ -37,7 +37,7 @@ PRECISIONS = [
         "fp8",
         "vLLM docs on FP8 W8A8, 2026-11: half the weight memory, up to 1.6× throughput on Hopper and Ada",
         FP8_RISK,
-        "effectively lossless in accuracy; needs an FP8 GPU (Hopper, Ada)",
+        "effectively lossless in accuracy",
     ),
     Precision(
         "int8",
@@ -47,7 +47,7 @@ PRECISIONS = [
         "vLLM docs on INT8 W8A8, 2026-11: runs on compute capability 7.5 and up; NVIDIA A100 and H100 "
         "datasheets: INT8 tensor cores run at twice the 16-bit rate; credited 1.2× end to end",
         INT8_RISK,
-        "1–3% accuracy loss; runs on compute capability 7.5 and up",
+        "1–3% accuracy loss",
     ),
     Precision(
         "awq",
@@ -57,7 +57,7 @@ PRECISIONS = [
         "Marlin kernels, Frantar et al., 2024: near 4× at batch 16 or less, falling toward 1.5× at batch 128; "
         "credited 1.3×, 2026-11",
         FOUR_BIT_RISK,
-        "a few percent accuracy on hard tasks; runs on any GPU",
+        "a few percent accuracy lost on hard tasks",
     ),
 ]
 BY_KEY = {p.key: p for p in PRECISIONS}

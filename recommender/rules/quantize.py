@@ -75,7 +75,7 @@ def step(s: State, start: Config) -> Step | None:
         found = sorted(options(s, start, other, factor), key=lambda o: o[0].usd_month)
         if found and found[0][0].usd_month < proposed.usd_month:
             c, p = found[0]
-            others.append((c, f"{p.label} on {other.name}"))
+            others.append((c, f"{p.label} on {other.name}" + (f": {p.differs}" if p is not prec else "")))
     others = sorted(others, key=lambda o: o[0].usd_month)[:3]
     weights16 = s.need.weights
     weights = memory.weight_bytes(server.shape, "bf16", prec.key)
