@@ -26,6 +26,15 @@ def test_login_then_the_fleet_page_lists_every_host_with_totals(page, browser_fl
     expect(page.locator("#totals")).to_contain_text("hosts online")
     expect(page.locator("#totals")).to_contain_text("NVIDIA H100 80GB HBM3")
     assert page.locator("#hosts svg.spark").count() >= 7  # every GPU host draws its 24 h sparkline
+    # At 1400 px the hosts table fits its box: no scrollbar of its own, "Last seen" not cut
+    fit = page.locator("#hosts").evaluate(
+        "(t) => ({table: t.scrollWidth, box: t.parentElement.clientWidth,"
+        " cols: [...t.querySelectorAll('thead th')].map((th) => Math.round(th.getBoundingClientRect().width))})"
+    )
+    assert fit["table"] <= fit["box"], fit
+    seen = page.locator("#hosts time[data-relative]").first
+    expect(seen).to_have_text(re.compile(r"(ago|now)$"))  # relative, the full time on hover
+    expect(seen).to_have_attribute("title", re.compile(r"\d{4}, \d{1,2}:\d{2}"))
     shot(page, "fleet")
 
     page.get_by_label("Search").fill("oversized")

@@ -8,7 +8,11 @@
   const long = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   document.querySelectorAll("time[datetime]").forEach((el) => {
     const when = new Date(el.getAttribute("datetime"));
-    if (!isNaN(when)) {
+    if (isNaN(when)) return;
+    if (el.hasAttribute("data-relative")) { // a narrow column: "3 min. ago", the full time on hover
+      el.textContent = relative(when);
+      el.title = long.format(when);
+    } else {
       el.textContent = long.format(when);
       el.title = when.toISOString();
     }
@@ -20,6 +24,17 @@
   });
   const zoneEl = document.getElementById("viewer-zone");
   if (zoneEl) zoneEl.textContent = zone;
+
+  // How long ago, in the largest whole unit: "now", "3 min. ago", "5 hr. ago", "yesterday", "4 mo. ago".
+  function relative(when) {
+    const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
+    const s = Math.round((when.getTime() - Date.now()) / 1000);
+    const units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (const [unit, size] of units) {
+      if (Math.abs(s) >= size) return rtf.format(Math.trunc(s / size), unit);
+    }
+    return rtf.format(0, "second");
+  }
 })();
 
 // Buttons with data-confirm ask first (revokes, removals); a dismissed dialog posts nothing.
