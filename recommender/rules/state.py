@@ -261,7 +261,7 @@ def need_text(s: State, precision: str, gpu_type: GpuTypeInfo, gpr: int) -> str:
     weights = need - s.need.kv_in_use
     overhead = memory.runtime_overhead(gpr)
     text = (
-        f" A replica of {gpr} × {gpu_type.name} holds the weights ({gib(weights)} at {precision_label(precision)}), "
+        f" A replica of {gpr} {gpu_type.name} holds the weights ({gib(weights)} at {precision_label(precision)}), "
         f"the KV cache in use ({gib(s.need.kv_in_use)}, p95) and runtime overhead ({gib(overhead)}) with a "
         f"{units.fraction_to_pct(s.th.memory_margin):.0f}% margin within {memory.SERVER_MEMORY_SHARE:.0%} "
         "of its memory."

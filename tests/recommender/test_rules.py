@@ -137,6 +137,7 @@ def test_a_schedule_starts_its_extra_replicas_an_hour_early_and_says_so_in_one_n
     assert f.proposed["schedule"]["peak_hours_utc"] == list(range(7, 20))
     assert f.proposed["schedule"]["busy_hours_utc"] == list(range(8, 20))
     assert f.proposed["summary"] == "4 replicas × 1 H100 80GB during 07:00–20:00 UTC, 2 replicas otherwise at bf16"
+    assert "needs 4 replicas × 1 H100 80GB." in f.reason and "A replica of 1 H100 80GB holds the weights" in f.reason
     assert f.action.startswith(
         "Run 4 replicas × 1 H100 80GB during 07:00–20:00 UTC and 2 otherwise, e.g. with a scheduled autoscaler; "
         "the extra replicas start 1 hour before the busy hours (08:00–20:00 UTC) so that their model has loaded"
