@@ -34,7 +34,7 @@ def check(host: HostStats, ctx=None) -> list[Finding]:
             )
         if queue:
             waiting = plural(round(server.waiting_p95_hourly), "request")
-            signs.append(f"{waiting} waiting at the p95 of hourly means")
+            signs.append(f"{waiting} waiting (p95 of hourly means)")
         out.append(
             Finding(
                 kind="saturation",

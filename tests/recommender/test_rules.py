@@ -320,7 +320,7 @@ def test_saturation_figures_carry_their_unit_window_and_rounding_and_the_price_s
     kv = f.evidence[0]["value"]
     assert f.reason.startswith(
         f"The KV cache p95 is {kv:.1f}%; 12,063 requests were preempted over the last 14 days; "
-        "60 requests waiting at the p95 of hourly means."
+        "60 requests waiting (p95 of hourly means)."
     )
     assert f.action.startswith("Add a replica of 1 GPU, about +$3,475/month at $4.76/GPU-h, or make room")
     assert f.action.endswith(
