@@ -11,7 +11,7 @@ from recommender import cpu_price
 from recommender.findings import Context, Finding, HostStats, evidence, series
 from recommender.plan import plural
 from recommender.rules.common import p
-from recommender.savings import HOURS_PER_MONTH, Saving, confidence
+from recommender.savings import HOURS_PER_MONTH, Saving, arithmetic, confidence
 from telemetry.units import pct_to_fraction
 
 
@@ -67,20 +67,20 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
     if new_units >= now_units:
         return []
     priced_as = (
-        f"each host priced by the larger of its vCPUs and its memory ÷ {GIB_PER_VCPU} GiB: today {now_units:g} "
-        f"({host.cpu_count} vCPU, {mem_gib_now:.0f} GiB), proposed {new_units:g} ({vcpus} vCPU, {mem_gib} GiB)"
+        f"Each host priced by the larger of its vCPUs and its memory ÷ {GIB_PER_VCPU} GiB: today {now_units:g} "
+        f"({host.cpu_count} vCPU, {mem_gib_now:.0f} GiB), proposed {new_units:g} ({vcpus} vCPU, {mem_gib} GiB)."
     )
     if host.price_usd is not None:
         now_usd = host.price_usd
         new_usd = host.price_usd * new_units / now_units
         now_note = f"${host.price_usd:.2f}/h for the host (your price)"
         new_note = f"your price × {new_units:g}/{now_units:g} vCPU-equivalents"
-        basis = f"the host's price ${host.price_usd:.2f}/h × {new_units:g}/{now_units:g} × 730 h; {priced_as}"
+        cost = f"The host's price ${host.price_usd:.2f}/h × {new_units:g}/{now_units:g}, × 730 h a month."
     else:
         now_usd, new_usd = now_units * ctx.vcpu_hourly_usd, new_units * ctx.vcpu_hourly_usd
         now_note = cpu_price.host_label(host.cpu_count, host.mem_total_bytes, ctx.vcpu_hourly_usd)
         new_note = cpu_price.host_label(vcpus, mem_gib * cpu_price.GIB, ctx.vcpu_hourly_usd)
-        basis = f"${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD) × 730 h; {priced_as}"
+        cost = f"${ctx.vcpu_hourly_usd}/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD), × 730 h a month."
     if new_usd > now_usd * (1 - pct_to_fraction(th.min_saving_pct)):
         return []
     current = _config(host.cpu_count, mem_gib_now, now_usd, now_note)
@@ -125,7 +125,7 @@ def check(host: HostStats, ctx: Context) -> list[Finding]:
                 round(current["usd_month"] - proposed["usd_month"], 2),
                 0.0,
                 0.0,
-                basis + "; energy not measured for CPUs",
+                arithmetic(cost, priced_as, "Energy not measured for CPUs."),
             ),
             confidence=confidence(host.covered_s, th.full_confidence_hours * 3600, cpu_p95, th.host_cpu_p95_pct),
             host_id=host.host_id,

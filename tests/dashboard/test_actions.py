@@ -72,6 +72,11 @@ def test_the_evidence_comes_with_hourly_series_against_the_threshold(as_admin, f
     assert len(util["series"]["t"]) >= 40 and max(util["series"]["peak"]) < 5
     page = as_admin.get(f"/recommendations/{rec.pk}/").content.decode()
     assert all(f"<li>{escape(step)}</li>" in page for step in steps_of(rec.saving_basis))  # one step a bullet
+    host = Recommendation.objects.get(kind="host_rightsize")
+    steps = steps_of(host.saving_basis)
+    assert len(steps) == 3 and steps[-1] == "Energy not measured for CPUs."  # price, vCPU-equivalents, energy
+    page = as_admin.get(f"/recommendations/{host.pk}/").content.decode()
+    assert all(f"<li>{escape(step)}</li>" in page for step in steps)
     assert as_admin.get("/recommendations/9999/evidence.json").status_code == 404
 
 

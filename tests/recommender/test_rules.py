@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recommender.rules import batching, deployment_plan, host_rightsize, resolve, saturation
+from recommender.savings import steps_of
 from tests.recommender.windows import (
     A10G,
     A100,
@@ -254,7 +255,12 @@ def test_a_cpu_host_far_below_its_cpu_and_memory_is_right_sized():
     assert f.current["usd_month"] == pytest.approx(64 * 0.0504 * 730, abs=0.01)
     assert f.proposed["usd_month"] == pytest.approx(32 * 0.0504 * 730, abs=0.01)
     assert f.saving.usd == pytest.approx(f.current["usd_month"] - f.proposed["usd_month"])
-    assert "today 64 (32 vCPU, 256 GiB), proposed 32 (8 vCPU, 128 GiB)" in f.saving.basis
+    assert steps_of(f.saving.basis) == [  # one step a line, as the page lists them
+        "$0.0504/vCPU-h (RIGHTSIZER_VCPU_HOURLY_USD), × 730 h a month.",
+        "Each host priced by the larger of its vCPUs and its memory ÷ 4 GiB: today 64 (32 vCPU, 256 GiB), "
+        "proposed 32 (8 vCPU, 128 GiB).",
+        "Energy not measured for CPUs.",
+    ]
 
 
 def test_a_cpu_host_costs_the_same_in_the_advice_the_plan_and_the_fleet_page(settings):
@@ -277,6 +283,7 @@ def test_a_cpu_host_costs_the_same_in_the_advice_the_plan_and_the_fleet_page(set
 def test_a_user_priced_cpu_host_is_scaled_on_the_same_basis_both_sides():
     (f,) = host_rightsize.check(host(cpu=[8.0], mem_used_gib=48, price=2.0), CTX)
     assert f.current["usd_month"] == pytest.approx(2.0 * 730) and f.proposed["usd_month"] == pytest.approx(730.0)
+    assert steps_of(f.saving.basis)[0] == "The host's price $2.00/h × 32/64, × 730 h a month."
 
 
 @given(st.integers(1, 192), st.floats(0.5, 3072))
