@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString
 
 from dashboard import localtime
 from recommender.models.recommendation import KIND_LABELS
+from recommender.rules.common import kind_suffix
 from recommender.thresholds import UNITS as THRESHOLD_UNITS
 from telemetry import units
 
@@ -106,6 +107,13 @@ def trunc(value) -> SafeString:
     hostname never widens the page; the text stays whole in the page for search and copy."""
     text = "" if value is None else str(value)
     return format_html('<span class="trunc" title="{}">{}</span>', text, text)
+
+
+@register.filter
+def server_kind(server) -> str:
+    """' (TGI)' after a server's id, or nothing where the id names its kind already ('vllm:8000'), as advice
+    words it (recommender.rules.common.server_label)."""
+    return kind_suffix(server.server_id or "", server.kind or "other")
 
 
 @register.filter

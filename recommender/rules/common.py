@@ -23,11 +23,16 @@ def server_ref(server: ServerStats) -> str:
     return f"{name} server {server.key}" if name != "other" else f"server {server.key}"
 
 
+def kind_suffix(server_id: str, kind: str) -> str:
+    """' (TGI)' after an id that does not name its kind; '' after 'vllm:8000', which does, or for 'other'."""
+    if server_id.lower().startswith(f"{kind}:") or kind == "other":
+        return ""
+    return f" ({server_name(kind)})"
+
+
 def server_label(server: ServerStats) -> str:
     """The agent's id, with its kind only where the id does not already name it ('vllm:8000', 'api (TGI)')."""
-    if server.key.lower().startswith(f"{server.kind}:") or server.kind == "other":
-        return server.key
-    return f"{server.key} ({server_name(server.kind)})"
+    return server.key + kind_suffix(server.key, server.kind)
 
 
 def p(hist: list[float], q: float) -> float | None:

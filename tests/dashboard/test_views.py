@@ -185,6 +185,17 @@ def test_a_gpu_page_shows_its_servers_and_its_series_every_nvml_metric(as_viewer
     assert as_viewer.get("/hosts/999/gpus/0/series.json").status_code == 404
 
 
+def test_a_server_id_shows_its_kind_only_where_it_does_not_name_it(as_viewer, fleet):
+    """'vllm:8000' says vLLM already; an id the operator chose ('api') gets its kind, as the advice writes it."""
+    host = Host.objects.get(hostname="sim-oversized-00002")
+    for url in (f"/hosts/{host.pk}/", f"/hosts/{host.pk}/gpus/3/"):
+        page = as_viewer.get(url).content.decode()
+        assert "<code>vllm:8000</code>" in page and "(vllm)" not in page and "(vLLM)" not in page, url
+    host.servers.filter(server_id="vllm:8000").update(server_id="api", kind="tgi")
+    for url in (f"/hosts/{host.pk}/", f"/hosts/{host.pk}/gpus/3/"):
+        assert "<code>api</code> (TGI)" in as_viewer.get(url).content.decode(), url
+
+
 @pytest.mark.parametrize("query, message", [
     ("range=2y", "unknown range"), ("from=10", "needs both"), ("from=abc&to=5", "Unix seconds"),
     ("from=2000&to=1000", "before"), ("from=0&to=99999999", "at most 400 days"),
