@@ -112,11 +112,11 @@ class Config:
         if self.schedule:
             s = self.schedule
             text = (
-                f"{plural(s.peak_replicas, 'replica')} × {self.gpus_per_replica} {name} during "
+                f"{replicas_of(s.peak_replicas, self.gpus_per_replica, name)} during "
                 f"{s.hours_text()} UTC, {plural(s.off_replicas, 'replica')} otherwise"
             )
         else:
-            text = f"{plural(self.replicas, 'replica')} × {self.gpus_per_replica} {name}"
+            text = replicas_of(self.replicas, self.gpus_per_replica, name)
         if self.precision:
             text += f" at {precision_label(self.precision)}"
         if self.spare_gpus:
@@ -233,6 +233,12 @@ def plural(n: float, word: str) -> str:
     if isinstance(n, float) and not n.is_integer():
         return f"{n:g} {word}s"
     return f"{int(n)} {word}" + ("" if int(n) == 1 else "s")
+
+
+def replicas_of(replicas: float, gpus_per_replica: int, gpu_name: str | None) -> str:
+    """'3 replicas × 1 H100 80GB': the one notation advice, plan and planner write a shape in ('GPU' where the
+    type is unknown)."""
+    return f"{plural(replicas, 'replica')} × {gpus_per_replica} {gpu_name or 'GPU'}"
 
 
 def perf_ratio(current: GpuTypeInfo, candidate: GpuTypeInfo) -> float:

@@ -23,7 +23,7 @@ from recommender.catalog import ModelMatch, match_gpu_type, match_model, precisi
 from recommender.in_force import InForce
 from recommender.memory import ModelShape
 from recommender.models import GpuType, ModelSpec, Recommendation
-from recommender.plan import plural
+from recommender.plan import plural, replicas_of
 from recommender.savings import HOURS_PER_MONTH
 from telemetry.histogram import percentile
 from telemetry.models import Gpu, InferenceServer, ServerRollup
@@ -249,8 +249,9 @@ def _advice_note(start: Running, moves: list[dict], peak_tps: float | None = Non
         if peak * gpr == row["gpus"]:
             return ""
         when = f" at peak ({schedule.get('text')}), {schedule.get('off_replicas')} otherwise" if schedule else ""
-        return (f"The advice for {start.deployment} runs {plural(peak, 'replica')} of {plural(gpr, 'GPU')}{when}; "
-                f"this row runs {plural(row['replicas'], 'replica')} of {plural(row['option'].gpus, 'GPU')}. The "
+        gpu = row["option"].gpu_type
+        return (f"The advice for {start.deployment} runs {replicas_of(peak, gpr, gpu)}{when}; "
+                f"this row runs {replicas_of(row['replicas'], row['option'].gpus, gpu)}. The "
                 "advice sizes replicas from the GPUs' observed utilization at its target, and schedules them by "
                 "hour; the planner sizes each replica from memory at the observed concurrency and from the "
                 "estimated tokens/s, for the peak, around the clock." + _throughput_said(row, peak_tps))  # fmt: skip
@@ -285,6 +286,9 @@ def planner(request: HttpRequest) -> HttpResponse:
             context["start"] = start
             context["moves"] = _moves(context["plan"], start, observed.gen_tps_p95 if observed else None)
             context["advice_note"] = _advice_note(start, context["moves"], observed.gen_tps_p95 if observed else None)
+            context["today_shape"] = replicas_of(start.replicas, start.gpus_per_replica,
+                                                 start.gpu_type.name if start.gpu_type else None) + (
+                "" if start.gpu_type else " of an unknown type")  # fmt: skip
             context["replicas_text"] = (f"runs the {plural(start.replicas, 'replica')}" if start.replicas == 1
                                         else f"runs all {plural(start.replicas, 'replica')}")  # fmt: skip
     return render(request, "dashboard/planner.html", context)

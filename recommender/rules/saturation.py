@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from recommender.findings import Finding, HostStats, evidence, series
-from recommender.plan import plural
+from recommender.plan import plural, replicas_of
 from recommender.rules.common import PREALLOCATING, p
 from recommender.savings import HOURS_PER_MONTH, Saving, confidence
 
@@ -175,7 +175,8 @@ def _kv_action(host: HostStats, server) -> str:
         hourly = sum(prices) / len(prices)
         cost = f", about +${sum(prices) * HOURS_PER_MONTH:,.0f}/month at ${hourly:.2f}/GPU-h"
     room = KV_ROOM.get(server.kind)
-    text = f"Add a replica of {plural(len(gpus) or 1, 'GPU')}{cost}" + (
+    gpu_name = gpus[0].gpu_type.name if gpus and gpus[0].gpu_type else None
+    text = f"Add {replicas_of(1, len(gpus) or 1, gpu_name)}{cost}" + (
         f", or make room for KV cache with {room}." if room else "."
     )
     return text + (f" Price source: {price_source(gpus[0].price_label)}." if prices else "")

@@ -66,6 +66,7 @@ def test_starting_from_a_deployment_compares_every_gpu_type_with_today(as_viewer
     page = resp.content.decode()
     assert "What if chat moved to" in page and "today's type" in page and "−$4,672" in page
     assert 'value="meta-llama/Llama-3.1-8B-Instruct-FP8"' in page  # the form holds what was loaded
+    assert "on 2 replicas × 1 H100 80GB, $6,950/month at GPU prices" in page  # the advice's notation
     assert "Each row runs all 2 replicas on that type, 16 concurrent requests each." in page
     assert "No hourly rollups of chat in the last 14 days" in page  # so the form's concurrency stays
 
@@ -128,7 +129,7 @@ def test_where_the_advice_runs_another_count_of_todays_type_the_page_says_why(as
     schedule = {"peak_replicas": 3, "off_replicas": 1, "peak_hours_utc": [9, 10], "text": "09:00–11:00 UTC"}
     Recommendation.objects.update(proposed=recs.config("H100 80GB", 1, 3, "bf16", 1.0, 1.0, schedule=schedule))
     page = as_viewer.get("/planner/?deployment=observed&load=1").content.decode()
-    assert ("The advice for observed runs 3 replicas of 1 GPU at peak (09:00–11:00 UTC), 1 otherwise; this row "
-            "runs 2 replicas of 1 GPU.") in page  # fmt: skip
+    assert ("The advice for observed runs 3 replicas × 1 H100 80GB at peak (09:00–11:00 UTC), 1 otherwise; this "
+            "row runs 2 replicas × 1 H100 80GB.") in page  # fmt: skip
     assert "schedules them by hour" in page and "for the peak, around the clock" in page
     assert "the tokens/s decide: one replica is estimated at 1,364 tokens/s against the observed p95 of 1,900" in page

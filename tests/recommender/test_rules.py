@@ -329,7 +329,7 @@ def test_saturation_figures_carry_their_unit_window_and_rounding_and_the_price_s
         f"The KV cache p95 is {kv:.1f}%; 12,063 requests were preempted over the last 14 days; "
         "60 requests waiting (p95 of hourly means)."
     )
-    assert f.action.startswith("Add a replica of 1 GPU, about +$3,475/month at $4.76/GPU-h, or make room")
+    assert f.action.startswith("Add 1 replica × 1 H100 80GB, about +$3,475/month at $4.76/GPU-h, or make room")
     assert f.action.endswith(
         " Price source: H100 80GB: RunPod on-demand, via deploybase.ai 'RunPod GPU Pricing' (2026-03-10), 2026-03."
     )
