@@ -120,14 +120,6 @@ def capped_saving(costs: dict[str, float], complete: Iterable[str] = (), deploym
     return CappedSaving(round(total, 2), bool(capped), capped, per)
 
 
-def deployment_costs(rows: Iterable[Any]) -> dict[str, float]:
-    """Each deployment's monthly cost today from the fleet page's rows (dashboard.fleet.HostRow)."""
-    costs: dict[str, float] = {}
-    for r in rows:
-        costs[r.deployment] = costs.get(r.deployment, 0.0) + ((r.summary.usd_month or 0.0) if r.summary else 0.0)
-    return costs
-
-
 def capped_total(recs: Iterable[Recommendation]) -> tuple[float, bool]:
     """Σ of the listed advice's monthly saving, each deployment's part capped at what its plan says it costs
     today (the largest `current` among its steps), so a list never promises more than is spent."""
