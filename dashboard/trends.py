@@ -3,7 +3,8 @@
 Read from TrendDay (dashboard.trend_days sums each host's UTC day from the hourly rollups, once),
 and priced at each host's hourly price today, as the fleet page prices it: the user's HostPrice where
 one is set, else the summary's monthly cost ÷ 730. One grouped query per series, whatever the fleet
-size; the days are the last N complete UTC days.
+size; the days are the last N complete UTC days, or any whole UTC days within the last MAX_DAYS (from/to). A label
+value drills down to its hosts: the same daily series over them alone, and the list of them.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ DAY_CHOICES = (7, 30, 90)
 DEFAULT_DAYS = 90
 MAX_DAYS = 90
 MAX_KEY_CHARS = 100
+MAX_VALUE_CHARS = 255  # the longest label value ingest accepts
 TOP_DEPLOYMENTS = 8  # lines on the cost-per-token chart; the table lists every deployment
 UNLABELLED = "(unlabelled)"
+MAX_DRILL_HOSTS = 200  # hosts listed under a label value, the costliest first; the page says how many more
 CACHE_S = 3600
 
 HOURLY_USD = Coalesce(F("host__price__hourly_usd"), F("host__summary__usd_month") / float(HOURS_PER_MONTH),
@@ -46,11 +49,19 @@ class BadQuery(ValueError):
 class Query:
     days: int
     key: str
-    note: str = ""  # what was changed from the request (a clamped number of days)
+    note: str = ""  # what was changed from the request (a clamped number of days or date)
+    first: date | None = None  # a range of whole UTC days (from/to), else the last `days` days
+    last: date | None = None
+    value: str | None = None  # a label value to drill into (UNLABELLED: the hosts without the key)
+
+    @property
+    def dated(self) -> bool:
+        return self.first is not None
 
 
-def parse(params: QueryDict, keys: list[str]) -> Query:
-    """days (1 to MAX_DAYS, clamped with a note) and key (a label key; the fleet's most common by default)."""
+def parse(params: QueryDict, keys: list[str], now: datetime | None = None) -> Query:
+    """days (1 to MAX_DAYS, clamped with a note) or from/to (whole UTC days, inclusive); key (a label key; the
+    fleet's most common by default) and value (one of its values, to drill into)."""
     raw = params.get("days", "").strip()
     try:
         days = int(raw) if raw else DEFAULT_DAYS
@@ -63,13 +74,53 @@ def parse(params: QueryDict, keys: list[str]) -> Query:
     key = params.get("key", "") or (keys[0] if keys else "")
     if len(key) > MAX_KEY_CHARS:
         raise BadQuery(f"A label key is at most {MAX_KEY_CHARS} characters; this one has {len(key)}.")
-    return Query(days, key, note)
+    value = params.get("value")
+    if value is not None and len(value) > MAX_VALUE_CHARS:
+        raise BadQuery(f"A label value is at most {MAX_VALUE_CHARS} characters; this one has {len(value)}.")
+    query = Query(days, key, note, value=value or None)
+    if params.get("from", "").strip() or params.get("to", "").strip():
+        _dated(query, params.get("from", "").strip(), params.get("to", "").strip(), now)
+    return query
+
+
+def _dated(query: Query, raw_from: str, raw_to: str, now: datetime | None) -> None:
+    """from/to as the query's range: either may be left out (the kept history's first day, yesterday); a day
+    before the kept history or after the last complete one is clamped with a note; from after to, or a range
+    wholly outside the kept days, answers 400 with the days it could show."""
+    kept_first, kept_last = window(MAX_DAYS, now)
+    first = _day("from", raw_from) if raw_from else kept_first
+    last = _day("to", raw_to) if raw_to else kept_last
+    span = f"the trends keep {kept_first} to {kept_last} (the last {MAX_DAYS} complete UTC days)"
+    if first > last:
+        raise BadQuery(f"from ({first}) is after to ({last}): send from=YYYY-MM-DD on or before to=YYYY-MM-DD.")
+    if last < kept_first or first > kept_last:
+        raise BadQuery(f"{first} to {last} is outside the days kept: {span}.")
+    notes = []
+    if first < kept_first:
+        first, notes = kept_first, [f"Starting at {kept_first}: {span}."]
+    if last > kept_last:
+        last = kept_last
+        notes.append(f"Ending at {kept_last}: the last complete UTC day (today's is not over).")
+    query.first, query.last, query.days = first, last, (last - first).days + 1
+    query.note = " ".join(notes)
+
+
+def _day(name: str, raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadQuery(f"{name} must be a day as YYYY-MM-DD, e.g. {name}=2026-03-01; got {raw[:20]!r}.") from None
 
 
 def window(days: int, now: datetime | None = None) -> tuple[date, date]:
     """The last `days` complete UTC days: first and last, inclusive."""
     last = (now or timezone.now()).astimezone(UTC).date() - timedelta(days=1)
     return last - timedelta(days=days - 1), last
+
+
+def range_of(query: Query, now: datetime | None = None) -> tuple[date, date]:
+    """The query's days: its from/to, or the last `days` complete UTC days."""
+    return (query.first, query.last) if query.dated else window(query.days, now)
 
 
 def data_start(first: date, last: date) -> date:
@@ -257,7 +308,7 @@ def label_keys(labels: dict[int, dict]) -> list[str]:
 
 def split_for(query: Query, labels: dict[int, dict], now: datetime | None = None) -> tuple[dict, date, date]:
     """The cost-by-label table alone (the CSV), its days summed first."""
-    first, last = window(query.days, now)
+    first, last = range_of(query, now)
     trend_days.ensure(first, last, now, budget_gpu_days=trend_days.INLINE_GPU_DAYS)
     return label_split(query.key, scans(first, last)[1], labels), data_start(first, last), last
 
@@ -265,7 +316,7 @@ def split_for(query: Query, labels: dict[int, dict], now: datetime | None = None
 def build(query: Query, labels: dict[int, dict], now: datetime | None = None) -> dict:
     """Everything the page shows for a query: the days summed first where they are not yet (as many as a page
     may sum; the hourly job sums the rest)."""
-    first, last = window(query.days, now)
+    first, last = range_of(query, now)
     pending = trend_days.ensure(first, last, now, budget_gpu_days=trend_days.INLINE_GPU_DAYS)
     daily, hosts = scans(first, last)
     start = data_start(first, last)  # the charts' first day: the range's, or its first day with data
@@ -275,4 +326,36 @@ def build(query: Query, labels: dict[int, dict], now: datetime | None = None) ->
             "data_first": start.isoformat(), "data_days": (last - start).days + 1 if start > first else None,
             "from": _ms(start), "to": _ms(last + timedelta(days=1)), "fleet": fleet,
             "deployments": deployments_daily(daily, start, last),
-            "labels": label_split(query.key, hosts, labels) if query.key else None}  # fmt: skip
+            "labels": label_split(query.key, hosts, labels) if query.key else None,
+            "drill": drill(query.key, query.value, labels, hosts, start, last) if query.key and query.value
+            else None}  # fmt: skip
+
+
+def drill(key: str, value: str, labels: dict[int, dict], hosts: list[dict], first: date, last: date) -> dict:
+    """One label value's hosts over the range: their daily cost and GPU utilization (fleet_daily's series, from one
+    grouped query by day over those hosts), and each host's cost and utilization (from by_host's answer), the
+    costliest first. UNLABELLED drills into the hosts without the key, as the cost-by-label table groups them."""
+    wanted = None if value == UNLABELLED else value
+    ids = [pk for pk, host_labels in labels.items() if _value(host_labels, key) == wanted]
+    rows = list(_in(first, last).filter(host_id__in=ids).values("day").annotate(
+        cost=COST, gpu_s=Sum("gpu_s"), busy_s=Sum("gpu_busy_s")).order_by()) if ids else []  # fmt: skip
+    reported = {h["host_id"]: h for h in hosts}
+    names = dict(Host.objects.filter(pk__in=ids).values_list("pk", "hostname").order_by()) if ids else {}
+    listed = [_drill_host(pk, names.get(pk, ""), reported.get(pk)) for pk in ids]
+    listed.sort(key=lambda h: (-(h["cost_usd"] or 0.0), h["hostname"], h["id"]))
+    return {
+        "key": key,
+        "value": value,
+        "unlabelled": wanted is None,
+        "series": fleet_daily(rows, first, last),
+        "hosts": listed[:MAX_DRILL_HOSTS],
+        "host_count": len(listed),
+    }
+
+
+def _drill_host(pk: int, hostname: str, reported: dict | None) -> dict:
+    """A host of the drilled value: its cost and mean GPU utilization over the range (None: it did not report)."""
+    gpu_s = (reported or {}).get("gpu_s") or 0.0
+    return {"id": pk, "hostname": hostname, "reported": reported is not None,
+            "cost_usd": _round(reported["cost"]) if reported else None,
+            "util_pct": _round(100 * (reported["busy_s"] or 0.0) / gpu_s) if gpu_s else None}  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,18 +21,30 @@ CSV_COLUMNS = ["key", "value", "unlabelled", "hosts", "gpus", "cost_usd", "share
 def trends_page(request: HttpRequest) -> HttpResponse:
     labels = trends.host_labels()
     keys = trends.label_keys(labels)
+    kept_first, kept_last = trends.window(trends.MAX_DAYS)
+    bounds = {"kept_first": kept_first.isoformat(), "kept_last": kept_last.isoformat()}
     try:
         query = trends.parse(request.GET, keys)
     except trends.BadQuery as exc:
-        context = {"error": str(exc), "keys": keys, "day_choices": trends.DAY_CHOICES}
+        context = {"error": str(exc), "keys": keys, "day_choices": trends.DAY_CHOICES, **bounds}
         return render(request, "dashboard/trends.html", context, status=400)
     data = trends.build(query, labels)
+    drill = data["drill"]
     context = {
         "query": query, "data": data, "keys": keys if query.key in keys or not query.key else [*keys, query.key],
-        "day_choices": sorted({*trends.DAY_CHOICES, query.days}), "max_key_chars": trends.MAX_KEY_CHARS,
-        "chart_data": {k: data[k] for k in ("from", "to", "fleet", "deployments", "labels")},
+        "day_choices": sorted({*trends.DAY_CHOICES, query.days}) if not query.dated else trends.DAY_CHOICES,
+        "max_key_chars": trends.MAX_KEY_CHARS, "range_qs": range_qs(query), **bounds,
+        "chart_data": {**{k: data[k] for k in ("from", "to", "fleet", "deployments", "labels")},
+                       "drill": drill and {k: drill[k] for k in ("key", "value", "series")}},
     }  # fmt: skip
     return render(request, "dashboard/trends.html", context)
+
+
+def range_qs(query: trends.Query) -> str:
+    """The query's range as URL parameters, for the links that must keep it (the CSV, a label value's drill-down)."""
+    if query.dated:
+        return urlencode({"from": query.first.isoformat(), "to": query.last.isoformat()})
+    return urlencode({"days": query.days})
 
 
 @viewer_required

@@ -1,5 +1,6 @@
 """The trends page over hand-built hourly rollups: daily cost and utilization, cost per million tokens per
-deployment (a day with no tokens is a gap), the cost split by a label, its CSV, and bad query values.
+deployment (a day with no tokens is a gap), the cost split by a label and one label value's drill-down, its CSV,
+any from/to range of whole days, and bad query values.
 
 Three hosts over two days of a 7-day window (now = 2026-03-11 12:00 UTC, so the window is 03-04..03-10):
   h1 team=search, deployment=chat, $2/h (its own HostPrice), 2 GPUs, server s1
@@ -24,7 +25,7 @@ from dashboard import trend_days, trends
 from dashboard.models import TrendDay, TrendDayDone
 from dashboard.tasks import sum_trend_days
 from recommender.models import HostPrice
-from telemetry.models import InferenceServer
+from telemetry.models import Host, InferenceServer
 from tests.dashboard import trend_rollups
 from tests.dashboard.trend_rollups import H, hours
 
@@ -185,13 +186,14 @@ def test_the_page_makes_as_many_queries_whatever_the_fleet_size(rollups, as_view
     def queries() -> int:
         cache.clear()
         with CaptureQueriesContext(connection) as ctx:
-            assert as_viewer.get("/trends/?days=7&key=team").status_code == 200
+            assert as_viewer.get("/trends/?days=7&key=team&value=search").status_code == 200
         return len(ctx.captured_queries)
 
     queries()  # sums the days
     few = queries()
     for i in range(4):
-        host, gpus, server = trend_rollups.host(f"more-{i}", {"team": f"t{i}", "deployment": f"d{i}"}, 2)
+        team = "search" if i % 2 else f"t{i}"  # more hosts under the drilled value too
+        host, gpus, server = trend_rollups.host(f"more-{i}", {"team": team, "deployment": f"d{i}"}, 2)
         hours(host, gpus, server, D1, 3, 3600, [10, 20], 5.0)
     TrendDayDone.objects.all().delete()  # summed again with the new hosts
     queries()
@@ -257,3 +259,93 @@ def test_days_are_summed_a_week_at_a_time_the_latest_first():
     runs = trend_days._runs(days)
     assert [len(r) for r in runs] == [1, 3, 7]  # the lone day after a gap, then the ten split at seven
     assert runs[0] == [days[-1]] and runs[1][-1] == D1.date() and runs[2][0] == days[0]
+
+
+def test_a_from_to_range_covers_its_whole_utc_days_and_the_csv_the_same(rollups, as_viewer):
+    # 03-03 (h1's hour at 23:00: $2, both GPUs at 90 %) to 03-09 (D1): D2 (03-10) is left out.
+    resp = as_viewer.get("/trends/?from=2026-03-03&to=2026-03-09&key=team")
+    assert resp.status_code == 200
+    data, query = resp.context["data"], resp.context["query"]
+    assert (query.days, query.note, data["first"], data["last"], data["data_days"]) == (7, "", "2026-03-03",
+                                                                                      "2026-03-09", None)  # fmt: skip
+    assert data["fleet"]["cost_usd"] == [2.0, None, None, None, None, None, 28.0]
+    assert data["fleet"]["util_pct"][0] == 90.0 and data["fleet"]["total_usd"] == 30.0
+    # search: h1 $2 on 03-03 + $20 on D1; ads: h2 $2; unlabelled: h3 $6
+    assert [(r["value"], r["cost_usd"]) for r in data["labels"]["rows"]] == [("search", 22.0), ("ads", 2.0),
+                                                                            ("(unlabelled)", 6.0)]  # fmt: skip
+    page = resp.content.decode()
+    assert "7 complete UTC days (2026-03-03 to 2026-03-09)" in page
+    assert 'value="2026-03-03"' in page and 'value="2026-03-09"' in page and 'min="2025-12-11"' in page
+    assert "/trends/labels.csv?key=team&amp;from=2026-03-03&amp;to=2026-03-09" in page
+    assert "?from=2026-03-03&amp;to=2026-03-09&amp;key=team&amp;value=%28unlabelled%29#label-drill" in page
+    csv_resp = as_viewer.get("/trends/labels.csv?key=team&from=2026-03-03&to=2026-03-09")
+    assert csv_resp["Content-Disposition"].endswith('rightsizer-cost-by-team-2026-03-03-2026-03-09.csv"')
+    rows = list(csv.DictReader(io.StringIO(csv_resp.content.decode())))
+    assert [(r["value"], r["cost_usd"]) for r in rows] == [("search", "22.0"), ("ads", "2.0"), ("(unlabelled)", "6.0"),
+                                                           ("(total)", "30.0")]  # fmt: skip
+    one = as_viewer.get("/trends/?from=2026-03-10&to=2026-03-10&key=team").context["data"]["fleet"]
+    assert one["cost_usd"] == [5.0]  # a single day: D2 alone
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("from=2026-03-09&to=2026-03-03", "from (2026-03-09) is after to (2026-03-03)"),
+        ("from=2026-13-01&to=2026-03-03", "from must be a day as YYYY-MM-DD"),
+        ("from=2026-03-01&to=yesterday", "to must be a day as YYYY-MM-DD"),
+        ("from=2026-03-12&to=2026-03-20", "is outside the days kept: the trends keep 2025-12-11 to 2026-03-10"),
+        ("from=2024-01-01&to=2024-02-01", "is outside the days kept"),
+    ],
+)
+def test_a_bad_range_answers_400_on_the_page_and_the_csv(as_viewer, now, params, message):
+    for url in (f"/trends/?{params}", f"/trends/labels.csv?key=team&{params}"):
+        resp = as_viewer.get(url)
+        assert resp.status_code == 400 and message in resp.content.decode(), url
+
+
+def test_a_range_reaching_past_the_kept_days_is_clamped_with_a_note(rollups, as_viewer):
+    future = as_viewer.get("/trends/?from=2026-03-09&to=2026-03-20&key=team")
+    assert future.status_code == 200 and future.context["query"].last.isoformat() == "2026-03-10"
+    assert future.context["data"]["fleet"]["cost_usd"] == [28.0, 5.0]
+    assert "Ending at 2026-03-10: the last complete UTC day" in future.content.decode()
+    old = as_viewer.get("/trends/?from=2025-01-01&to=2026-03-09&key=team")
+    assert old.status_code == 200 and old.context["query"].days == 89  # 2025-12-11 to 2026-03-09
+    assert "Starting at 2025-12-11: the trends keep 2025-12-11 to 2026-03-10" in old.content.decode()
+    # only `from`: to yesterday
+    assert as_viewer.get("/trends/?from=2026-03-09").context["data"]["fleet"]["cost_usd"] == [28.0, 5.0]
+
+
+def test_a_label_value_drills_into_its_hosts_daily_cost_utilization_and_list(rollups, as_viewer):
+    h1, _, h3 = rollups
+    resp = as_viewer.get("/trends/?days=7&key=team&value=search")
+    drill = resp.context["data"]["drill"]
+    # h1 alone: D1 10 h × $2 with its GPUs at 50 % and 10 %; D2 1 h × $2 with both at 100 %.
+    assert drill["series"]["cost_usd"] == [20.0, 2.0] and drill["series"]["total_usd"] == 22.0
+    assert drill["series"]["util_pct"] == [30.0, 100.0]
+    assert drill["series"]["gpus_busy"] == [round(21600 / 86400, 2), round(7200 / 86400, 2)]
+    assert drill["hosts"] == [{"id": h1.pk, "hostname": "h1", "reported": True, "cost_usd": 22.0,
+                               "util_pct": 36.36}]  # fmt: skip
+    page = resp.content.decode()
+    assert f'href="/hosts/{h1.pk}/"' in page and 'id="drill-charts"' in page
+    assert resp.context["chart_data"]["drill"]["series"]["cost_usd"] == [20.0, 2.0]
+    assert 'name="value" id="trends-value" value="search"' in page  # the form keeps the drill-down
+    # (unlabelled): h3, D1 2 h × $3 idle, D2 1 h × $3 at 20 %
+    rest = as_viewer.get("/trends/?days=7&key=team&value=(unlabelled)").context["data"]["drill"]
+    assert rest["unlabelled"] and rest["series"]["cost_usd"] == [6.0, 3.0] and rest["series"]["util_pct"] == [0.0, 20.0]
+    assert [(h["hostname"], h["cost_usd"], h["util_pct"]) for h in rest["hosts"]] == [("h3", 9.0, 6.67)]
+    # over a from/to range: 03-03 (h1's $2 at 90 %) to D1
+    ranged = as_viewer.get("/trends/?from=2026-03-03&to=2026-03-09&key=team&value=search").context["data"]["drill"]
+    assert ranged["series"]["cost_usd"] == [2.0, None, None, None, None, None, 20.0]
+    assert ranged["hosts"][0]["cost_usd"] == 22.0
+    nobody = as_viewer.get("/trends/?days=7&key=team&value=nobody")
+    assert nobody.context["data"]["drill"]["host_count"] == 0 and 'id="drill-empty"' in nobody.content.decode()
+
+
+def test_a_drilled_value_is_escaped_cut_and_bounded(rollups, as_viewer):
+    hostile = "<script>alert(1)</script>" + "y" * 200
+    Host.objects.filter(pk=rollups[0].pk).update(labels={"team": hostile, "deployment": "chat"})
+    page = as_viewer.get("/trends/", {"days": 7, "key": "team", "value": hostile}).content.decode()
+    assert "<script>alert(1)" not in page and 'id="drill-charts"' in page
+    assert f"&lt;/script&gt;{'y' * 200}</span></h2>" not in page  # cut in the heading
+    resp = as_viewer.get("/trends/", {"key": "team", "value": "v" * 256})
+    assert resp.status_code == 400 and "A label value is at most 255 characters" in resp.content.decode()

@@ -16,12 +16,13 @@
     return chart;
   }
 
-  function fleetCharts(root, fleet) {
+  function fleetCharts(root, fleet, color) {
+    if (!root) return;
     const days = fleet.t.length + " days";
     daily(C.lineChart(C.panel(root, "Cost per day", "Hours each host reported × its hourly price."), range,
-      "usd", [{ label: "cost", t: fleet.t, values: fleet.cost_usd }]));
+      "usd", [{ label: "cost", t: fleet.t, values: fleet.cost_usd, color: color }]));
     daily(C.lineChart(C.panel(root, "Mean GPU utilization per day", "Time-weighted over every GPU that reported."),
-      range, "pct", [{ label: "GPU utilization", t: fleet.t, values: fleet.util_pct }], { yMax: 100 }));
+      range, "pct", [{ label: "GPU utilization", t: fleet.t, values: fleet.util_pct, color: color }], { yMax: 100 }));
     daily(C.lineChart(C.panel(root, "GPUs busy and idle (daily mean)", "GPU-hours a day ÷ 24, over " + days + "."),
       range, "gpus", [
         { label: "busy", t: fleet.t, values: fleet.gpus_busy },
@@ -56,7 +57,37 @@
       rows.map((r) => r.value));
   }
 
+  // A day as the form's date inputs and the URL write it, in UTC: the days are whole UTC days.
+  function utcDay(ms) { return new Date(ms).toISOString().slice(0, 10); }
+
+  // A drag across a chart shows the whole UTC days it spans (from/to in the URL, the page drawn again for them).
+  C.onRangeSelect((fromMs, toMs) => {
+    const params = new URLSearchParams(window.location.search);
+    params.delete("days");
+    params.set("from", utcDay(fromMs));
+    params.set("to", utcDay(Math.max(fromMs, toMs - 1)));
+    window.location.search = params.toString();
+  });
+
+  // The form sends a preset or a from/to, not both: choosing a preset empties the dates, and another label key
+  // leaves the drilled value behind (it belongs to the key before).
+  function formRules() {
+    const days = document.getElementById("trends-days");
+    const key = document.querySelector("#trends-form select[name=key]");
+    const value = document.getElementById("trends-value");
+    if (days) days.addEventListener("change", () => {
+      if (!days.value) return;
+      ["trends-from", "trends-to"].forEach((id) => { document.getElementById(id).value = ""; });
+    });
+    ["trends-from", "trends-to"].forEach((id) => document.getElementById(id).addEventListener("change", () => {
+      if (days) days.value = "";
+    }));
+    if (key && value) key.addEventListener("change", () => value.remove());
+  }
+
+  formRules();
   fleetCharts(document.getElementById("fleet-charts"), data.fleet);
+  if (data.drill) fleetCharts(document.getElementById("drill-charts"), data.drill.series, C.PALETTE[2]);
   tokenCharts(document.getElementById("token-charts"), data.deployments);
   labelChart(document.getElementById("label-charts"), data.labels);
 })();
