@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from dashboard import deployment_metrics
+
 
 class TrendDay(models.Model):
     """One host's UTC day: what it reported, how busy its GPUs were, and the tokens its servers generated."""
@@ -54,3 +56,19 @@ class DeploymentRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment} {self.period_s} s at {self.ts:%Y-%m-%d %H:%M}"
+
+
+def _deployment_columns() -> None:
+    """One column per dashboard.deployment_metrics entry beyond the table's first two: declared from the
+    metric registry, so a metric added there shows up in `makemigrations` rather than in a hand list."""
+    declared = {f.name for f in DeploymentRollup._meta.local_fields}
+    for column in deployment_metrics.COLUMNS:
+        if column.name not in declared:
+            DeploymentRollup.add_to_class(column.name, models.FloatField(null=True, help_text=column.help_text))
+    DeploymentRollup.add_to_class(
+        deployment_metrics.GPU_MEMORY_TOTAL,
+        models.FloatField(null=True, help_text="Σ memory.total of its GPUs with rows in the period, bytes"),
+    )
+
+
+_deployment_columns()

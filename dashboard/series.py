@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
-from dashboard import deployment_rollup
+from dashboard import deployment_metrics, deployment_rollup
 from dashboard.timerange import TimeRange
 from recommender import memory
 from recommender.catalog import match_model
@@ -189,14 +189,28 @@ def _gpu_needs(servers: list[InferenceServer], server_cols: dict[int, dict[str, 
 
 
 def deployment_series(name: str, host_ids: list[int], r: TimeRange) -> dict[str, Any]:
-    """Σ of the deployment's GPU utilization (in GPUs busy) and generated tokens/s, per period, from its own
-    rollup (dashboard.deployment_rollup; `host_ids`, its hosts, for history from before that was kept)."""
+    """Every deployment_metrics column per period (`columns`: its DeploymentRollup name → values, with
+    `metrics` saying what each is), from the deployment's own rollup (dashboard.deployment_rollup;
+    `host_ids`, its hosts, for history from before that was kept). GPUs busy and generated tokens/s
+    also under their first names."""
     # deployments read rollups only: raw timestamps of different hosts do not line up
     sums = deployment_rollup.read(name, host_ids, r.period_s, r.lo, r.hi)
     times = sorted(sums)
+    columns = {c: [_rounded(sums[ts][c]) for ts in times] for c in deployment_metrics.names()}
+    util = deployment_metrics.LEGACY[("gpu.util_pct", deployment_metrics.SUM)]
     return {
         "range": r.as_json(),
         "t": [int(ts.timestamp() * 1000) for ts in times],
-        "gpus_busy": [None if sums[ts][0] is None else round(units.gpus_busy(sums[ts][0]), 3) for ts in times],
-        "gen_tps": [None if sums[ts][1] is None else round(sums[ts][1], 1) for ts in times],
+        "gpus_busy": [None if sums[ts][util] is None else round(units.gpus_busy(sums[ts][util]), 3) for ts in times],
+        "gen_tps": [None if v is None else round(v, 1) for v in columns["gen_tps_sum"]],
+        "columns": columns,
+        "metrics": {c.name: c.as_json() for c in deployment_metrics.COLUMNS},
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    """Three significant decimals where that matters (a 0.25 batch size), whole numbers where it cannot
+    (bytes): the JSON stays small."""
+    if value is None:
+        return None
+    return round(value) if abs(value) >= 1000 else round(value, 3)
