@@ -26,6 +26,12 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 DEPLOYMENT = "/deployments/chat-diurnal/"
 GIB = 1024**3
+# the deployment's charts (data-metric) with one line, and those with more: lines that read together
+DRAWN_ONE = ("gpu.util_pct", "gpu.mem_util_pct", "gpu.power_w", "gpu.temp_c", "gpu.sm_clock_mhz", "gpu.energy_j",
+             "server.batch_size", "server.preempted", "server.requests_ps", "server.queue_time_ms",
+             "host.cpu_pct")  # fmt: skip
+DRAWN_MORE = {"gpu.mem_used": 2, "server.running": 2, "server.kv_cache_pct": 2, "server.gen_tps": 2,
+              "host.mem_used": 3, "host.net_rx_bps": 2, "host.disk_read_bps": 2}  # fmt: skip
 
 FORMATS = {
     ("bytes", 51490877160.6): "47.95 GiB",
@@ -141,6 +147,15 @@ def _until(page, expression: str, timeout_s: float = 10.0) -> None:
         page.wait_for_timeout(50)
 
 
+# The crosshair is on, and every chart on screen shows its points there (those below the fold catch up on
+# scroll), a score of them on a deployment page.
+SHOWN_ACTIVE = """(() => { const h = RightsizerCharts.crosshair();
+  const shown = RightsizerCharts.charts().map((c) => { const r = c.canvas.getBoundingClientRect();
+    return r.bottom > 0 && r.top < innerHeight; });
+  return h.x !== null && shown.filter(Boolean).length > 1 && h.charts.every((c, i) => !shown[i] || c.active > 0);
+})()"""
+
+
 def _nice(step: float) -> bool:
     """1, 2 or 5 × 10^k."""
     mantissa = step / 10 ** math.floor(math.log10(step) + 1e-9)
@@ -152,7 +167,13 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     status = page.locator("[data-range-status]")
     expect(status).to_contain_text("the last 24 h from 5m rollups")
     expect(page.get_by_role("button", name="24 h")).to_have_attribute("aria-pressed", "true")
-    expect(page.locator("#deployment-charts canvas")).to_have_count(2)
+    # Every metric of its hosts, summed, averaged or maxed (dashboard.deployment_metrics), in three sections:
+    # GPUs busy, memory vs total, bandwidth, power, temperature, SM clock, energy; running and waiting, KV
+    # cache, batch size, preemptions, tokens/s, requests/s, queue time; CPU, memory, network, disk.
+    for section, count in (("gpu", 7), ("server", 7), ("host", 4)):
+        expect(page.locator(f"#deployment-{section}-charts canvas")).to_have_count(count)
+    drawn = page.evaluate("RightsizerCharts.charts().map((c) => [c.canvas.dataset.metric, c.data.datasets.length])")
+    assert dict(drawn) == {**dict.fromkeys(DRAWN_ONE, 1), **DRAWN_MORE}, drawn
 
     # Units: the page's formatter, and the tick labels of a bytes axis and of a count axis.
     for (unit, value), text in FORMATS.items():
@@ -186,18 +207,25 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     assert _query(page)["range"] == ["24h"]
 
     # Hover one chart: every chart shows the same time, each tooltip in its unit.
-    a = _area(page, 1)
+    tokens = page.evaluate("RightsizerCharts.charts().findIndex((c) => c.canvas.dataset.metric === 'server.gen_tps')")
+    # below the fold: brought to the middle of the screen, with its neighbours
+    page.evaluate("(i) => RightsizerCharts.charts()[i].canvas.scrollIntoView({block: 'center'})", tokens)
+    a = _area(page, tokens)
     page.mouse.move(a["left"] + 0.8 * (a["right"] - a["left"]), (a["top"] + a["bottom"]) / 2)
-    _until(page, "RightsizerCharts.crosshair().x !== null && "
-                           "RightsizerCharts.crosshair().charts.every((c) => c.active > 0)")  # fmt: skip
+    _until(page, SHOWN_ACTIVE)
     hover = page.evaluate("RightsizerCharts.crosshair()")
     lefts = page.evaluate("RightsizerCharts.charts().map((c) => c.chartArea.left)")
     assert len(set(lefts)) == 1, lefts  # one y-axis width: the crosshair is one line down the page
-    assert len(hover["charts"]) == 2, hover
-    assert any(re.fullmatch(r"generated tokens/s: [\d.,]+k? tok/s", line) for line in hover["charts"][1]["lines"])
-    assert any(re.fullmatch(r"GPUs busy: [\d.,]+", line) for line in hover["charts"][0]["lines"]), hover
+    assert len(hover["charts"]) == 18, hover
+    lines = hover["charts"][tokens]["lines"]
+    assert any(re.fullmatch(r"Generated tokens/s, Σ: [\d.,]+k? tok/s", line) for line in lines), lines
+    requests = page.evaluate("RightsizerCharts.charts().findIndex((c) => c.canvas.dataset.metric === "
+                             "'server.requests_ps')")  # fmt: skip
+    lines = hover["charts"][requests]["lines"]  # the next chart, on screen too
+    assert any(re.fullmatch(r"Requests/s, Σ: [\d.,]+/s", line) for line in lines), lines
     page.mouse.move(5, 5)
     _until(page, "RightsizerCharts.crosshair().x === null")
+    page.evaluate("window.scrollTo(0, 0)")
 
     # Drag across the first chart from 25 % to 50 % of its width: the page's range becomes that span.
     before = page.evaluate("RightsizerCharts.charts()[0].scales.x.min")

@@ -102,7 +102,7 @@ def test_the_deployment_page_draws_its_load_in_dark_mode(chromium, live_server, 
         shot(page, "deployments-dark")
         page.get_by_role("link", name="oversized").first.click()
         expect(page.locator("h1")).to_contain_text("oversized")
-        expect(page.locator("#deployment-charts canvas")).to_have_count(2)
+        expect(page.locator("#deployment-charts canvas")).to_have_count(18)  # test_charts names them
         assert all(n > 500 for n in painted_pixels(page, "#deployment-charts canvas"))
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(15, 20, 32)", background

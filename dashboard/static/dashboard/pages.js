@@ -281,20 +281,72 @@
     });
   }
 
+  // ---- deployment page: each registry metric summed, averaged or maxed over its hosts ----------------
+  // One chart per metric (dashboard.deployment_metrics, in the registry's order), its lines the ways it is
+  // combined; metrics that read together share a chart, as on the host page.
+  const JOIN = { "server.waiting": "server.running", "server.prompt_tps": "server.gen_tps",
+    "host.mem_available": "host.mem_used", "host.swap_used": "host.mem_used", "host.net_tx_bps": "host.net_rx_bps",
+    "host.disk_write_bps": "host.disk_read_bps" };
+  const JOINED_TITLES = { "server.running": "Requests running and waiting", "server.gen_tps":
+    "Tokens/s, generated and prompt", "host.mem_used": "Host memory", "host.net_rx_bps": "Network",
+    "host.disk_read_bps": "Disk" };
+  const HOW = { sum: "Σ", mean: "mean", max: "max", weighted: "mean weighted by requests/s" };
+  const OVER = { gpu: "GPUs", server: "servers", host: "hosts" };
+
+  function deploymentGroups(d) {
+    const groups = new Map(); // "entity.wire" of the chart → [column names]
+    Object.entries(d.metrics).forEach(([column, m]) => {
+      const key = m.entity + "." + m.wire;
+      const chart = JOIN[key] || key;
+      if (!groups.has(chart)) groups.set(chart, []);
+      groups.get(chart).push(column);
+    });
+    return groups;
+  }
+
+  function deploymentChart(box, d, chartKey, columns) {
+    const first = d.metrics[columns[0]];
+    const lines = columns.map((column, i) => {
+      const m = d.metrics[column];
+      const label = (columns.length > 1 && m.wire !== first.wire ? m.label : first.label) + ", " + HOW[m.how];
+      return { label, t: d.t, values: d.columns[column], color: C.PALETTE[i % C.PALETTE.length] };
+    });
+    const hows = [...new Set(columns.map((c) => HOW[d.metrics[c].how]))].join(" and ");
+    let title = JOINED_TITLES[chartKey] || first.label;
+    title += " (" + hows + " over its " + OVER[first.entity] + ")";
+    if (first.unit === "joules" || first.wire === "preempted") title += " " + PER_PERIOD[d.range.tier];
+    if (chartKey === "gpu.mem_used") {
+      lines.push({ label: "total", t: d.t, values: d.columns.gpu_mem_total_sum, dashed: true, color: GREY });
+    }
+    const empty = C.noData({ t: d.t, ...d.columns }, columns);
+    const note = !d.t.length ? "No rollups in this range yet." : empty ? "Not reported in this range." : first.description;
+    const chart = C.lineChart(C.panel(box, title, note), d.range, first.unit, lines,
+      first.unit === "pct" ? { yMax: 100 } : undefined);
+    chart.canvas.dataset.metric = chartKey;
+    charts.push(chart);
+  }
+
+  function deploymentCharts(boxes, d) {
+    charts.push(C.lineChart(C.panel(boxes.gpu, "Load: GPUs busy (Σ utilization ÷ 100)",
+      C.noData(d, ["gpus_busy"]) ? "No rollups in this range yet." : ""), d.range, "gpus",
+      [{ label: "GPUs busy", t: d.t, values: d.gpus_busy }]));
+    charts[charts.length - 1].canvas.dataset.metric = "gpu.util_pct";
+    deploymentGroups(d).forEach((columns, chartKey) => {
+      if (chartKey === "gpu.util_pct") return; // drawn above, in GPUs
+      deploymentChart(boxes[d.metrics[columns[0]].entity], d, chartKey, columns);
+    });
+  }
+
   function deploymentPage(root) {
     const url = root.dataset.series;
-    const box = document.getElementById("deployment-charts");
+    const boxes = { gpu: document.getElementById("deployment-gpu-charts"),
+      server: document.getElementById("deployment-server-charts"),
+      host: document.getElementById("deployment-host-charts") };
     rangePicker(root, async (query) => {
       const d = await C.fetchJson(url + "?" + query);
-      reset([box]);
-      const r = d.range;
-      charts.push(C.lineChart(C.panel(box, "Load: GPUs busy (Σ utilization ÷ 100)",
-        C.noData(d, ["gpus_busy"]) ? "No rollups in this range yet." : ""), r, "gpus",
-        [{ label: "GPUs busy", t: d.t, values: d.gpus_busy }]));
-      charts.push(C.lineChart(C.panel(box, "Generated tokens/s (all replicas)",
-        C.noData(d, ["gen_tps"]) ? "No token counters in this range." : ""), r, "tps",
-        [{ label: "generated tokens/s", t: d.t, values: d.gen_tps }]));
-      return r;
+      reset(Object.values(boxes));
+      deploymentCharts(boxes, d);
+      return d.range;
     });
   }
 
