@@ -58,9 +58,14 @@ def seed(hosts: int, gpus: int, days: int, hour: datetime) -> None:
     from telemetry.models.rollups import histogram_fields
 
     models = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen2.5-7B-Instruct"]
+    # Ten hosts a deployment at any count: the advice is one plan per deployment, so a fixed number of
+    # deployments would keep the findings (and the planning work) flat while the hosts grow. Host h and its
+    # pk (h + 1 in the fresh database) agree mod 10, so each deployment holds one load archetype.
+    deps = max(1, hosts // 10)
     Host.objects.bulk_create(
         Host(machine_id=f"bench-{h:05d}", hostname=f"bench-{h:05d}", cpu_count=96, mem_total_bytes=1024 * GIB,
-             labels={"deployment": f"dep-{h % 100}"}, deployment=f"dep-{h % 100}", last_seen=hour) for h in range(hosts)
+             labels={"deployment": f"dep-{h % deps}"}, deployment=f"dep-{h % deps}", last_seen=hour)
+        for h in range(hosts)
     )  # fmt: skip
     host_ids = list(Host.objects.order_by("pk").values_list("pk", flat=True))
     Gpu.objects.bulk_create(
@@ -110,12 +115,14 @@ def seed(hosts: int, gpus: int, days: int, hour: datetime) -> None:
             f"25, 300e9, 300000000000, {exprs} FROM telemetry_host h CROSS JOIN {span}", params)  # fmt: skip
         kv = util.format(e="s.host_id", d=diurnal)
         cols, exprs = hist("kv", kv)
+        served = "(CASE WHEN s.host_id %% 10 = 0 THEN 0 ELSE 1 END)"  # the idle archetype serves no request
         cur.execute(
             f"INSERT INTO telemetry_serverrollup (server_id, period_s, ts, samples, covered_s, running_mean, "
             f"running_max, waiting_mean, waiting_max, kv_cache_pct_mean, kv_cache_pct_max, batch_size_mean, "
             f"preempted_sum, requests_ps_mean, requests_ps_max, gen_tps_mean, gen_tps_max, {cols}) "
-            f"SELECT s.id, 3600, t, 720, 3600, {kv} / 5, {kv} / 4, 0, 0, {kv}, ({kv}) + 5, {kv} / 5, 0, "
-            f"({kv}) / 10, ({kv}) / 8, ({kv}) * 10, ({kv}) * 12, {exprs} "
+            f"SELECT s.id, 3600, t, 720, 3600, {served} * {kv} / 5, {served} * {kv} / 4, 0, 0, {kv}, ({kv}) + 5, "
+            f"{served} * {kv} / 5, 0, {served} * ({kv}) / 10, {served} * ({kv}) / 8, {served} * ({kv}) * 10, "
+            f"{served} * ({kv}) * 12, {exprs} "
             f"FROM telemetry_inferenceserver s CROSS JOIN {span}", params)  # fmt: skip
         raw = "generate_series(%(hour)s::timestamptz, %(hour)s::timestamptz + interval '3595 seconds', '5 seconds') t"
         p = {"hour": hour}
@@ -126,7 +133,8 @@ def seed(hosts: int, gpus: int, days: int, hour: datetime) -> None:
                     f"SELECT h.id, t, 15 + random(), 300000000000, 1e6, 1e5 FROM telemetry_host h CROSS JOIN {raw}",
                     p)  # fmt: skip
         cur.execute(f"INSERT INTO telemetry_serversample (server_id, ts, running, waiting, kv_cache_pct, batch_size, "
-                    f"preempted, prompt_tps, gen_tps, requests_ps) SELECT s.id, t, 10, 0, 30, 10, 0, 1000, 300, 2 "
+                    f"preempted, prompt_tps, gen_tps, requests_ps) SELECT s.id, t, 10 * {served}, 0, 30, "
+                    f"10 * {served}, 0, 1000 * {served}, 300 * {served}, 2 * {served} "
                     f"FROM telemetry_inferenceserver s CROSS JOIN {raw}", p)  # fmt: skip
         cur.execute("RESET session_replication_role")
         cur.execute("ANALYZE")
