@@ -260,3 +260,8 @@ def test_charts_keep_the_range_in_the_url_zoom_by_drag_and_share_a_crosshair(pag
     expect(status).to_contain_text("the last 7 d")
     expect(page.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
     assert "range=99d" not in page.url
+
+    # On a phone the deployment's score of charts stack in one column and the page does not scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    _until(page, "RightsizerCharts.charts().every((c) => c.width > 0 && c.canvas.getBoundingClientRect().right <= 390)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
