@@ -1,14 +1,17 @@
-"""Each deployment's chart sums, kept per rollup period as the rollup job writes the GPUs' and servers' rows.
+"""Each deployment's chart values, kept per rollup period as the rollup job writes the hosts', GPUs' and
+servers' rows.
 
-The deployment chart shows Σ GPU utilization (GPUs busy) and Σ generated tokens/s per period. Summed
-at read time that is one row per GPU and hour: 460,000 rows for 30 days of an 80-host deployment,
+The deployment charts show every dashboard.deployment_metrics column per period: its GPUs', servers' and
+hosts' rollups summed, averaged or maxed (GPUs busy, power, tokens/s, CPU…). Read at load time that is
+one row per GPU and hour: 460,000 rows for 30 days of an 80-host deployment,
 about a second on PostgreSQL. `refresh` runs after each `telemetry.rollups.roll` and writes one row
 per deployment and period instead, so the chart reads 720 rows.
 
 A deployment's rows count its hosts as they were when the period was rolled (a host moving to
 another deployment takes only its later periods along). Periods older than the first one summed
 here (history from before this table existed) are still summed from the hosts' rollups at read time,
-with the deployment's hosts of today; `backfill` sums them once.
+with the deployment's hosts of today; `backfill` sums them once. Rows written before a column was added
+(migration 0003 added all but the first two) hold None there until `backfill_deployment_rollup` runs.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from dashboard import deployment_metrics, deployment_rollup
 from dashboard.models import DeploymentRollup
+from telemetry import registry
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
 
@@ -92,9 +93,10 @@ def test_the_deployment_chart_shows_the_kept_sums(as_viewer, fleet):
     lo, hi = _span()
     kept = deployment_rollup.read("chat-diurnal", _ids("chat-diurnal"), PERIOD_1H, lo - timedelta(days=4), hi)
     assert body["range"]["tier"] == "1h" and len(body["t"]) == len(kept) > 24
-    first = kept[min(kept)]
-    assert body["gpus_busy"][0] == round(first["util_pct_sum"] / 100, 3)
-    assert body["gen_tps"][0] == round(first["gen_tps_sum"], 1)
+    # the first period with both (the hosts' own rollups may begin a period before their GPUs')
+    at, first = next((i, kept[ts]) for i, ts in enumerate(sorted(kept)) if None not in kept[ts].values())
+    assert body["gpus_busy"][at] == round(first["util_pct_sum"] / 100, 3)
+    assert body["gen_tps"][at] == round(first["gen_tps_sum"], 1)
     assert set(body["columns"]) == set(deployment_metrics.names())
     assert all(len(values) == len(body["t"]) for values in body["columns"].values())
     assert set(body["metrics"]) == {c.name for c in deployment_metrics.COLUMNS}
@@ -221,3 +223,10 @@ def test_two_hosts_columns_are_their_sums_means_and_maxima_by_hand(as_viewer):
     at = body["t"].index(int(ts.timestamp() * 1000))
     assert {c: v[at] for c, v in body["columns"].items()} == pytest.approx(EXPECTED)
     assert body["gpus_busy"][at] == 1.5 and body["metrics"]["server_queue_time_ms_weighted"]["unit"] == "ms"
+
+
+def test_every_registry_metric_has_a_deployment_column_or_a_reason_it_has_none():
+    covered = {c.metric.key for c in deployment_metrics.COLUMNS}
+    assert covered | set(deployment_metrics.LEFT_OUT) == set(registry.BY_KEY)
+    assert not covered & set(deployment_metrics.LEFT_OUT)
+    assert len({c.name for c in deployment_metrics.COLUMNS}) == len(deployment_metrics.COLUMNS)
