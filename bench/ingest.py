@@ -168,7 +168,9 @@ async def _run_schedule(
     return results
 
 
-def loadgen(port: int, token: str, hosts: int, duration: float, concurrency_cap: int, out: mp.Queue) -> None:
+def loadgen(
+    port: int, token: str, hosts: int, duration: float, concurrency_cap: int, out: mp.Queue, register_only: bool = False
+) -> None:
     rng = random.Random(7)
     # Registration: every host once, as fast as the server allows (bounded concurrency).
     start_ts = time.time()
@@ -190,6 +192,8 @@ def loadgen(port: int, token: str, hosts: int, duration: float, concurrency_cap:
     reg = asyncio.run(register(reg_bodies))
     out.put(("register", {"elapsed": time.perf_counter() - t, "statuses": [s for s, _ in reg]}))
     del reg_bodies
+    if register_only:
+        return
 
     # Steady phase: host h pushes at phase_h + k * 30 s; bodies are built before the clock starts.
     t0 = time.time() + 2 + hosts / 4000  # time to build the plan below
@@ -351,6 +355,13 @@ def main() -> None:
         default=120,
         help="RIGHTSIZER_INGEST_RATE_LIMIT_PER_MIN for the server (0: off)",
     )
+    parser.add_argument("--register-only", action="store_true", help="stop after the first push of every host")
+    parser.add_argument(
+        "--new-hosts-per-hour",
+        type=int,
+        default=0,
+        help="RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR for the server (0: off, so the whole fleet registers at once)",
+    )
     args = parser.parse_args()
 
     env = {
@@ -358,7 +369,7 @@ def main() -> None:
         "DATABASE_URL": args.database_url,
         "RIGHTSIZER_VAR_DIR": str(ROOT / "var" / "bench"),
         "RIGHTSIZER_LOG_LEVEL": "WARNING",
-        "RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR": "0",  # the whole simulated fleet registers at once
+        "RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR": str(args.new_hosts_per_hour),
     }
     try:
         import redis
@@ -384,7 +395,8 @@ def main() -> None:
         )
         out: mp.Queue = mp.Queue()
         gen = mp.Process(
-            target=loadgen, args=(args.port, token, args.hosts, args.duration, args.register_concurrency, out)
+            target=loadgen,
+            args=(args.port, token, args.hosts, args.duration, args.register_concurrency, out, args.register_only),
         )
         gen.start()
         reg = out.get()[1]
@@ -394,6 +406,9 @@ def main() -> None:
             f"({args.hosts / reg['elapsed']:.0f}/s), errors={args.hosts - ok}",
             flush=True,
         )
+        if args.register_only:
+            gen.join()
+            return
         steady = out.get()[1]
         gen.join()
     finally:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from telemetry import groupcommit, hostcache
+from telemetry import groupcommit, hostcache, newhost
 from telemetry.auth import AgentIdentity, authenticate_agent, note_used
 from telemetry.errors import ApiError
 from telemetry.inventory import InventoryIds, fingerprint, sync_inventory
@@ -134,6 +134,8 @@ def _inventory_ids(
         return ids, ids.seen_at or known.last_seen
     fields = ("id", "inventory_hash", "inventory_ids", "last_seen")
     row = fetch_row(Host, fields, "machine_id", batch.host.machine_id)
+    if row is None and (ids := newhost.register(batch, token_id, digest, now)) is not None:
+        return ids, now  # a new host: one INSERT wrote it all, last_seen too
     if row is None or row[1] != digest:
         return sync_inventory(batch, token_id, digest, now), now  # the upsert wrote last_seen
     host_id, _, stored, last_seen = row
