@@ -196,7 +196,7 @@ def deployment_series(name: str, host_ids: list[int], r: TimeRange) -> dict[str,
     # deployments read rollups only: raw timestamps of different hosts do not line up
     sums = deployment_rollup.read(name, host_ids, r.period_s, r.lo, r.hi)
     times = sorted(sums)
-    columns = {c: [_rounded(sums[ts][c]) for ts in times] for c in deployment_metrics.names()}
+    columns = {c: [_compact(sums[ts][c]) for ts in times] for c in deployment_metrics.names()}
     util = deployment_metrics.LEGACY[("gpu.util_pct", deployment_metrics.SUM)]
     return {
         "range": r.as_json(),
@@ -208,8 +208,8 @@ def deployment_series(name: str, host_ids: list[int], r: TimeRange) -> dict[str,
     }
 
 
-def _rounded(value: float | None) -> float | None:
-    """Three significant decimals where that matters (a 0.25 batch size), whole numbers where it cannot
+def _compact(value: float | None) -> float | None:
+    """Three decimals where that matters (a 0.25 batch size), whole numbers where it cannot
     (bytes): the JSON stays small."""
     if value is None:
         return None
