@@ -234,21 +234,17 @@ class Analysis:
                 s.at_limit_share = sum(r >= 0.9 * s.max_batch_size for r in busy_hours) / len(busy_hours)
 
     def _load_deployment_load(self, hosts: dict[int, HostStats]) -> None:
-        """Σ of the GPUs' hourly mean utilization, per deployment and hour, summed in SQL over the chunk.
-
-        Filtered on the chunk's GPU ids (the rollups' primary key), not on their hosts through a join:
-        PostgreSQL planned the join as a scan of the whole rollup table per chunk, so the analysis grew
-        with hosts² (15× the time for 3× the hosts).
-        """
-        gpu_ids = [g.gpu_id for host in hosts.values() for g in host.gpus]
+        """Σ of the GPUs' hourly mean utilization, per deployment and hour."""
         rows = (
-            GpuRollup.objects.filter(self._window(gpu_id__in=gpu_ids))
-            .values("gpu__host__deployment", "ts")
+            GpuRollup.objects.filter(self._window(gpu__host_id__in=list(hosts), gpu__active=True))
+            .values("gpu__host_id", "ts")
             .annotate(load=Sum(Cast("util_pct_mean", FloatField())))
-            .values_list("gpu__host__deployment", "ts", "load")
+            .values_list("gpu__host_id", "ts", "load")
         )
-        for name, ts, load in list(rows):  # every row read before any deployment changes
-            dep = self.deployments.setdefault(name, DeploymentStats(name, self.th(name), self.window_s))
+        for host_id, ts, load in list(rows):  # every row read before any deployment changes
+            host = hosts[host_id]
+            dep = self.deployments.setdefault(host.deployment, DeploymentStats(host.deployment, host.th,
+                                                                               self.window_s))  # fmt: skip
             key = int(ts.timestamp())
             dep.load_by_hour[key] = dep.load_by_hour.get(key, 0.0) + (load or 0.0)
 
