@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from recommender import memory
 from recommender.findings import evidence, series
-from recommender.plan import Config, perf_ratio, plural, precision_label, tensor_parallel_flag
+from recommender.plan import Config, perf_ratio, plural, precision_label, replicas_of, tensor_parallel_flag
 from recommender.precisions import PRECISIONS, action
 from recommender.rules.common import gib, server_ref
 from recommender.rules.smaller_gpu import alternatives_of
@@ -114,8 +114,9 @@ def step(s: State, start: Config) -> Step | None:
         f"{proposed.gpus_per_replica} {start.gpu_type.name} instead of {start.replicas} × {start.gpus_per_replica}"
     )
     act = (
-        f"On {server_ref(server)}, {action(server.kind, prec.key)}; run {plural(proposed.replicas, 'replica')} of "
-        f"{plural(proposed.gpus_per_replica, 'GPU')}.{tp} Compare quality on your own prompts first."
+        f"On {server_ref(server)}, {action(server.kind, prec.key)}; run "
+        f"{replicas_of(proposed.replicas, proposed.gpus_per_replica, start.gpu_type.name)}.{tp} "
+        "Compare quality on your own prompts first."
     )
     ev = [
         evidence(
