@@ -77,11 +77,7 @@ def host_series(request: HttpRequest, pk: int) -> JsonResponse:
     h = Host.objects.filter(pk=pk).only("pk", "mem_total_bytes").first()
     if h is None:
         return JsonResponse({"detail": f"No host with id {pk}."}, status=404)
-    try:
-        r = timerange.parse(request.GET)
-    except timerange.BadRange as exc:
-        return JsonResponse({"detail": str(exc)}, status=400)
-    return _json(series.host_series(h, r))
+    return _series(request, lambda r: series.host_series(h, r))
 
 
 @json_viewer_required
@@ -90,11 +86,16 @@ def gpu_series(request: HttpRequest, pk: int, index: int) -> JsonResponse:
     g = _gpu_of(h, index) if h else None
     if g is None:
         return JsonResponse({"detail": f"No GPU {index} on host {pk}."}, status=404)
+    return _series(request, lambda r: series.gpu_series(g, r))
+
+
+def _series(request: HttpRequest, build) -> HttpResponse:
+    """The chart JSON for the query's range, or a 400 that names what is wrong with the range."""
     try:
         r = timerange.parse(request.GET)
     except timerange.BadRange as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
-    return _json(series.gpu_series(g, r))
+    return _json(build(r))
 
 
 def _json(body: dict) -> HttpResponse:
