@@ -123,10 +123,20 @@ def _watch_identity(host: Host, batch: IngestBatch, now: datetime) -> None:
 
 
 def _first_in_window(machine_id: str, now: datetime) -> bool:
+    """True once per WINDOW_S for a machine id, counted from the last line logged (a sliding window).
+
+    Fixed clock buckets would log twice when the clones' turns straddle a bucket's edge.
+    """
     digest = hashlib.blake2b(machine_id.encode(), digest_size=8).hexdigest()
-    key = f"machine-id-conflict-logged:{digest}:{int(now.timestamp() // identity.WINDOW_S)}"
+    key, stamp = f"machine-id-conflict-logged:{digest}", now.timestamp()
     try:
-        return cache.add(key, 1, timeout=identity.WINDOW_S + 60)
+        if cache.add(key, stamp, timeout=identity.WINDOW_S):
+            return True
+        last = cache.get(key)
+        if last is None or stamp - float(last) >= identity.WINDOW_S:  # expired meanwhile, or a clock that jumped
+            cache.set(key, stamp, timeout=identity.WINDOW_S)
+            return True
+        return False
     except Exception:  # noqa: BLE001 - the cache (Redis) is down: a log line too many beats none
         return True
 

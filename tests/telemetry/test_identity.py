@@ -84,7 +84,9 @@ def conflict_lines(caplog) -> list[str]:
 def test_two_clones_interleaving_are_flagged_logged_once_and_shown(client, agent_token, viewer, caplog):
     raw = agent_token[1]
     caplog.set_level(logging.INFO, logger="telemetry.inventory")
-    with time_machine.travel(timezone.now(), tick=False) as clock:
+    # Start two minutes before the hour: the turns below straddle a clock-hour edge, which must not log twice.
+    start = timezone.now().replace(minute=58, second=0, microsecond=0)
+    with time_machine.travel(start, tick=False) as clock:
         push(client, raw, "node-a", ["GPU-a"])
         push(client, raw, "node-b", ["GPU-b"])
         host = Host.objects.get()
