@@ -74,16 +74,24 @@ class Analysis:
         self.ctx = Context(settings.GRID_KG_CO2_PER_KWH, settings.VCPU_HOURLY_USD, self.catalog)
         self.specs = list(ModelSpec.objects.all())
         self.deployments: dict[str, DeploymentStats] = {}
+        self.loads: dict[str, dict[int, float]] | None = None  # per deployment and hour; run() reads them
+        self.partial: set[str] = set()  # deployments with a host that could not be loaded
 
     def th(self, deployment: str) -> Thresholds:
         return self.thresholds.for_deployment(deployment)
 
     def run(self) -> list[Finding]:
         findings: list[Finding] = []
+        self.loads = self._deployment_loads()
         for hosts in self._chunks():
             for host in hosts:
                 what = f"host={host.hostname} host_id={host.host_id}"
                 findings += _isolated(what, lambda h=host: [f for r in rules.HOST_RULES for f in r(h, self.ctx)])
+        for name in self.partial & set(self.deployments) if self.loads is not None else ():
+            # A host of this deployment could not be loaded: its load must not count where its GPUs don't.
+            dep = self.deployments[name]
+            dep.load_by_hour = {}
+            _isolated(f"deployment={name}", lambda d=dep: self._load_deployment_load({h.host_id: h for h in d.hosts}))
         for dep in self.deployments.values():
             what = f"deployment={dep.name} host_ids={','.join(str(h.host_id) for h in dep.hosts)}"
             findings += _isolated(what, lambda d=dep: [f for r in rules.DEPLOYMENT_RULES for f in r(d, self.ctx)])
@@ -104,8 +112,12 @@ class Analysis:
             return self._load(ids)
 
     def _load_alone(self, host_id: int) -> list[HostStats]:
-        hostname = Host.objects.filter(pk=host_id).values_list("hostname", flat=True).first()
-        return _isolated(f"host={hostname} host_id={host_id}", lambda: self._load_atomic([host_id]))
+        hostname, deployment = Host.objects.filter(pk=host_id).values_list("hostname", "deployment").first() or (
+            None, None)  # fmt: skip
+        loaded = _isolated(f"host={hostname} host_id={host_id}", lambda: self._load_atomic([host_id]))
+        if not loaded and deployment is not None:
+            self.partial.add(deployment)
+        return loaded
 
     def _window(self, **extra) -> Q:
         return Q(period_s=PERIOD_1H, ts__gte=self.lo, ts__lt=self.hi, **extra)
@@ -124,12 +136,19 @@ class Analysis:
         self._load_host_rollups(hosts)
         self._load_gpus(hosts, prices, gpus_by_host)
         self._load_servers(hosts, servers)
-        self._load_deployment_load(hosts)
+        if self.loads is None:
+            self._load_deployment_load(hosts)
         for host in hosts.values():
-            self.deployments.setdefault(
-                host.deployment, DeploymentStats(host.deployment, host.th, self.window_s)
-            ).hosts.append(host)
+            self._deployment(host).hosts.append(host)
         return list(hosts.values())
+
+    def _deployment(self, host: HostStats) -> DeploymentStats:
+        dep = self.deployments.get(host.deployment)
+        if dep is None:
+            dep = self.deployments[host.deployment] = DeploymentStats(host.deployment, host.th, self.window_s)
+            if self.loads is not None:
+                dep.load_by_hour = self.loads.get(host.deployment, {})
+        return dep
 
     def _sums(self, model, key: str, ids, **aggregates):
         """Per entity, the window's hourly rows summed in SQL: covered seconds plus `aggregates`."""
@@ -233,8 +252,33 @@ class Analysis:
             if s.max_batch_size and busy_hours:
                 s.at_limit_share = sum(r >= 0.9 * s.max_batch_size for r in busy_hours) / len(busy_hours)
 
+    def _deployment_loads(self) -> dict[str, dict[int, float]] | None:
+        """Σ of the active GPUs' hourly mean utilization per deployment and hour, in one pass over the window.
+
+        One grouped query for the fleet: asked per chunk of hosts, PostgreSQL scanned the whole hourly
+        table each time (the chunk's GPUs are too many for the primary key to pay), so the analysis grew
+        with hosts². None when it fails (a sum that overflows): each chunk then sums its own hosts, and a
+        host that cannot be loaded is skipped as before. The load counts every GPU of the deployment, also
+        one whose host's other rows fail to load.
+        """
+        loads: dict[str, dict[int, float]] = {}
+        try:
+            with transaction.atomic():
+                rows = list(
+                    GpuRollup.objects.filter(self._window(gpu__active=True))
+                    .values("gpu__host__deployment", "ts")
+                    .annotate(load=Sum(Cast("util_pct_mean", FloatField())))
+                    .values_list("gpu__host__deployment", "ts", "load")
+                )
+        except Exception as exc:
+            log.warning("event=analysis_deployment_load_failed error=%s action=per_chunk", type(exc).__name__)
+            return None
+        for deployment, ts, load in rows:
+            loads.setdefault(deployment, {})[int(ts.timestamp())] = load or 0.0
+        return loads
+
     def _load_deployment_load(self, hosts: dict[int, HostStats]) -> None:
-        """Σ of the GPUs' hourly mean utilization, per deployment and hour."""
+        """Σ of the GPUs' hourly mean utilization, per deployment and hour, for one chunk's hosts."""
         rows = (
             GpuRollup.objects.filter(self._window(gpu__host_id__in=list(hosts), gpu__active=True))
             .values("gpu__host_id", "ts")
@@ -242,9 +286,7 @@ class Analysis:
             .values_list("gpu__host_id", "ts", "load")
         )
         for host_id, ts, load in list(rows):  # every row read before any deployment changes
-            host = hosts[host_id]
-            dep = self.deployments.setdefault(host.deployment, DeploymentStats(host.deployment, host.th,
-                                                                               self.window_s))  # fmt: skip
+            dep = self._deployment(hosts[host_id])
             key = int(ts.timestamp())
             dep.load_by_hour[key] = dep.load_by_hour.get(key, 0.0) + (load or 0.0)
 
