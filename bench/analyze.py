@@ -8,6 +8,8 @@ times, in this process:
   2. the analysis over the 14-day window: every rule, then the recommendations written.
 
     python bench/analyze.py --hosts 1000 --gpus 8 --days 14
+    python bench/analyze.py --hosts 10000 --analysis-only --database rs_an_10k   # no raw hour, no rollup step
+    python bench/analyze.py --database rs_an_10k --reuse                         # time the analysis again
 
 Prints seconds per step and the process's peak memory (ru_maxrss). The target is
 under 60 s in all with memory bounded: the analysis sums rollups in SQL and reads
@@ -17,6 +19,7 @@ per-hour rows one chunk of hosts at a time.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -28,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 GIB = 1024**3
 
 
-from fresh_db import setup_fresh_database  # noqa: E402 — bench/ is the script's own folder, first on sys.path
+from fresh_db import setup_fresh_database, use_database  # noqa: E402 — bench/ is the script's own folder, first on sys.path
 
 
 def main() -> None:
@@ -38,19 +41,38 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--database", default="rightsizer_bench_analyze")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL, no database")
+    parser.add_argument(
+        "--analysis-only",
+        action="store_true",
+        help="seed no raw hour, time the analysis alone (10,000 hosts' raw hour is 58 M rows)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the analysis again on a database this script seeded (nothing seeded, no rollup)",
+    )
     args = parser.parse_args()
 
+    if args.reuse:
+        use_database(args.server, args.database)
+        from telemetry.models import RollupCursor
+
+        hour = RollupCursor.objects.get(tier="1h").until  # the seeded hourly rows end there
+        report(args, hour + timedelta(minutes=10), hour, rollup=False)
+        return
     setup_fresh_database(args.server, args.database)
     now = datetime.now(tz=UTC).replace(minute=10, second=0, microsecond=0)
     hour = now.replace(minute=0) - timedelta(hours=1)  # the hour whose raw samples are rolled up
     t = time.monotonic()
-    seed(args.hosts, args.gpus, args.days, hour)
-    print(f"seeded {args.hosts} hosts × {args.gpus} GPUs: {args.days} days of hourly rollups and one hour of "
-          f"5-s samples in {time.monotonic() - t:.0f} s")  # fmt: skip
-    report(args, now, hour)
+    seed(args.hosts, args.gpus, args.days, hour, raw=not args.analysis_only)
+    what = "" if args.analysis_only else " and one hour of 5-s samples"
+    print(f"seeded {args.hosts} hosts × {args.gpus} GPUs: {args.days} days of hourly rollups{what} "
+          f"in {time.monotonic() - t:.0f} s")  # fmt: skip
+    # Without the raw hour, the window ends where the seeded hourly rows end.
+    report(args, hour + timedelta(minutes=10) if args.analysis_only else now, hour, rollup=not args.analysis_only)
 
 
-def seed(hosts: int, gpus: int, days: int, hour: datetime) -> None:
+def seed(hosts: int, gpus: int, days: int, hour: datetime, raw: bool = True) -> None:
     from django.db import connection
 
     from telemetry.histogram import BUCKETS
@@ -124,25 +146,30 @@ def seed(hosts: int, gpus: int, days: int, hour: datetime) -> None:
             f"{served} * {kv} / 5, 0, {served} * ({kv}) / 10, {served} * ({kv}) / 8, {served} * ({kv}) * 10, "
             f"{served} * ({kv}) * 12, {exprs} "
             f"FROM telemetry_inferenceserver s CROSS JOIN {span}", params)  # fmt: skip
-        raw = "generate_series(%(hour)s::timestamptz, %(hour)s::timestamptz + interval '3595 seconds', '5 seconds') t"
-        p = {"hour": hour}
-        u = util.format(e="g.host_id", d=diurnal) + " + random()"
-        cur.execute(f"INSERT INTO telemetry_gpusample (gpu_id, ts, util_pct, mem_used_bytes, power_w, temp_c) "
-                    f"SELECT g.id, t, {u}, 72000000000, 200, 60 FROM telemetry_gpu g CROSS JOIN {raw}", p)  # fmt: skip
-        cur.execute(f"INSERT INTO telemetry_hostsample (host_id, ts, cpu_pct, mem_used_bytes, net_rx_bps, net_tx_bps) "
-                    f"SELECT h.id, t, 15 + random(), 300000000000, 1e6, 1e5 FROM telemetry_host h CROSS JOIN {raw}",
-                    p)  # fmt: skip
-        cur.execute(f"INSERT INTO telemetry_serversample (server_id, ts, running, waiting, kv_cache_pct, batch_size, "
-                    f"preempted, prompt_tps, gen_tps, requests_ps) SELECT s.id, t, 10 * {served}, 0, 30, "
-                    f"10 * {served}, 0, 1000 * {served}, 300 * {served}, 2 * {served} "
-                    f"FROM telemetry_inferenceserver s CROSS JOIN {raw}", p)  # fmt: skip
+        if raw:
+            _seed_raw_hour(cur, hour, util, diurnal, served)
         cur.execute("RESET session_replication_role")
         cur.execute("ANALYZE")
     for tier in ("5m", "1h"):
         RollupCursor.objects.update_or_create(tier=tier, defaults={"until": hour})
 
 
-def report(args, now: datetime, hour: datetime) -> None:
+def _seed_raw_hour(cur, hour: datetime, util: str, diurnal: str, served: str) -> None:
+    raw = "generate_series(%(hour)s::timestamptz, %(hour)s::timestamptz + interval '3595 seconds', '5 seconds') t"
+    p = {"hour": hour}
+    u = util.format(e="g.host_id", d=diurnal) + " + random()"
+    cur.execute(f"INSERT INTO telemetry_gpusample (gpu_id, ts, util_pct, mem_used_bytes, power_w, temp_c) "
+                f"SELECT g.id, t, {u}, 72000000000, 200, 60 FROM telemetry_gpu g CROSS JOIN {raw}", p)  # fmt: skip
+    cur.execute(f"INSERT INTO telemetry_hostsample (host_id, ts, cpu_pct, mem_used_bytes, net_rx_bps, net_tx_bps) "
+                f"SELECT h.id, t, 15 + random(), 300000000000, 1e6, 1e5 FROM telemetry_host h CROSS JOIN {raw}",
+                p)  # fmt: skip
+    cur.execute(f"INSERT INTO telemetry_serversample (server_id, ts, running, waiting, kv_cache_pct, batch_size, "
+                f"preempted, prompt_tps, gen_tps, requests_ps) SELECT s.id, t, 10 * {served}, 0, 30, "
+                f"10 * {served}, 0, 1000 * {served}, 300 * {served}, 2 * {served} "
+                f"FROM telemetry_inferenceserver s CROSS JOIN {raw}", p)  # fmt: skip
+
+
+def report(args, now: datetime, hour: datetime, rollup: bool = True) -> None:
     from django.db import connection
     from django.db.models import Count
 
@@ -151,23 +178,29 @@ def report(args, now: datetime, hour: datetime) -> None:
     from telemetry.rollups import run_rollups
 
     with connection.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM telemetry_gpusample), (SELECT count(*) FROM telemetry_gpurollup)")
-        raw_rows, rollup_rows = cur.fetchone()
+        cur.execute("SELECT (SELECT count(*) FROM telemetry_host), (SELECT count(*) FROM telemetry_gpusample), "
+                    "(SELECT count(*) FROM telemetry_gpurollup)")  # fmt: skip
+        hosts, raw_rows, rollup_rows = cur.fetchone()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t = time.monotonic()
-    run_rollups(now=now)
-    rollup_s = time.monotonic() - t
+    rollup_s = 0.0
+    if rollup:
+        t = time.monotonic()
+        run_rollups(now=now)
+        rollup_s = time.monotonic() - t
     t = time.monotonic()
     counts = run_analysis(now=now)
     analysis_s = time.monotonic() - t
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kinds = dict(Recommendation.objects.values("kind").annotate(n=Count("pk")).values_list("kind", "n"))
-    print(f"raw GPU samples in the hour: {raw_rows:,}; GPU rollup rows: {rollup_rows:,}")
-    print(f"rollup of the hour (raw → 5 min → 1 h): {rollup_s:.1f} s")
-    print(f"analysis of {args.days} days ({counts['findings']} findings): {analysis_s:.1f} s")
-    print(f"total: {rollup_s + analysis_s:.1f} s (target < 60 s)")
-    print(f"peak RSS: {rss_before:.0f} MB after seeding, {rss_after:.0f} MB after rollup + analysis")
+    print(f"{hosts:,} hosts; raw GPU samples: {raw_rows:,}; GPU rollup rows: {rollup_rows:,}")
+    if rollup:
+        print(f"rollup of the hour (raw → 5 min → 1 h): {rollup_s:.1f} s")
+    print(f"analysis of {args.days} days ({counts['findings']} findings), recommendations written: {analysis_s:.1f} s")
+    if rollup:
+        print(f"total: {rollup_s + analysis_s:.1f} s (target < 60 s at 1,000 hosts)")
+    print(f"peak RSS: {rss_before:.0f} MB before, {rss_after:.0f} MB after")
     print(f"recommendations by kind: {kinds}")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

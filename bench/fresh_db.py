@@ -12,6 +12,11 @@ def setup_fresh_database(server: str, database: str) -> None:
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
+    use_database(server, database)
+
+
+def use_database(server: str, database: str) -> None:
+    """Point Django at `database` on `server` and migrate it (a no-op on one already migrated)."""
     os.environ["DATABASE_URL"] = f"{server}/{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rightsizer.settings")
     import django
