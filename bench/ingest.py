@@ -44,25 +44,39 @@ SAMPLE_INTERVAL_S = 5.0
 PUSH_INTERVAL_S = 30.0
 
 
+# --fleet dashboard: the hosts bench/dashboard.py seeds (names, GPUs, models, labels), so the pushes land
+# on its database's hosts and the pages read while they are written.
+DASHBOARD_GPUS = [("NVIDIA A100-SXM4-80GB", 80), ("NVIDIA H100 80GB HBM3", 80), ("NVIDIA L4", 24)]
+DASHBOARD_MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen2.5-7B-Instruct"]
+FLEET = "ingest"  # set by main()
+
+
 def host_inventory(h: int) -> dict:
-    uuids = [f"GPU-{h:06d}-{g}" for g in range(GPUS_PER_HOST)]
+    if FLEET == "dashboard":
+        name, (gpu, mem), model = f"bench-{h:05d}", DASHBOARD_GPUS[h % 3], DASHBOARD_MODELS[h % 3]
+        machine_id, uuids, labels = name, [f"GPU-{name}-{g}" for g in range(GPUS_PER_HOST)], {
+            "deployment": f"dep-{h % 50}", "team": f"t{h % 7}"}  # fmt: skip
+    else:
+        name, gpu, mem, model = f"bench-{h:06d}", "NVIDIA A100-SXM4-80GB", 80, "meta-llama/Llama-3.1-70B-Instruct"
+        machine_id, uuids = f"bench-machine-{h:06d}", [f"GPU-{h:06d}-{g}" for g in range(GPUS_PER_HOST)]
+        labels = {"deployment": f"dep-{h % 50}", "simulated": "true"}
     return {
         "agent": {"version": "0.1.0"},
         "host": {
-            "hostname": f"bench-{h:06d}",
-            "machine_id": f"bench-machine-{h:06d}",
+            "hostname": name,
+            "machine_id": machine_id,
             "cpu_count": 96,
             "mem_total": 1024 * GIB,
             "os": "Linux 6.8.0",
             "instance_type": "p4d.24xlarge",
-            "labels": {"deployment": f"dep-{h % 50}", "simulated": "true"},
+            "labels": labels,
         },
         "gpus": [
             {
                 "uuid": u,
                 "index": g,
-                "name": "NVIDIA A100-SXM4-80GB",
-                "memory_total": 80 * GIB,
+                "name": gpu,
+                "memory_total": mem * GIB,
                 "power_limit_w": 400.0,
             }
             for g, u in enumerate(uuids)
@@ -71,7 +85,7 @@ def host_inventory(h: int) -> dict:
             {
                 "id": "vllm:8000",
                 "kind": "vllm",
-                "model": "meta-llama/Llama-3.1-70B-Instruct",
+                "model": model,
                 "dtype": "bfloat16",
                 "quantization": None,
                 "tensor_parallel": 8,
@@ -169,8 +183,18 @@ async def _run_schedule(
 
 
 def loadgen(
-    port: int, token: str, hosts: int, duration: float, concurrency_cap: int, out: mp.Queue, register_only: bool = False
+    port: int,
+    token: str,
+    hosts: int,
+    duration: float,
+    concurrency_cap: int,
+    out: mp.Queue,
+    register_only: bool = False,
+    interval_s: float = PUSH_INTERVAL_S,
+    fleet: str = "ingest",
 ) -> None:
+    global FLEET
+    FLEET = fleet  # a spawned process does not inherit main()'s setting
     rng = random.Random(7)
     # Registration: every host once, as fast as the server allows (bounded concurrency).
     start_ts = time.time()
@@ -195,17 +219,19 @@ def loadgen(
     if register_only:
         return
 
-    # Steady phase: host h pushes at phase_h + k * 30 s; bodies are built before the clock starts.
-    t0 = time.time() + 2 + hosts / 4000  # time to build the plan below
+    # Steady phase: host h pushes at phase_h + k * interval (30 s, or what --rate asks); bodies are built
+    # before the clock starts.
+    t0 = time.time() + 2 + hosts / 4000 * PUSH_INTERVAL_S / interval_s  # time to build the plan below
     plan: list[tuple[float, bytes]] = []
-    for k in range(int(duration // PUSH_INTERVAL_S) + 1):
+    for k in range(int(duration // interval_s) + 1):
         for h in range(hosts):
-            offset = h * PUSH_INTERVAL_S / hosts + k * PUSH_INTERVAL_S
+            offset = h * interval_s / hosts + k * interval_s
             if offset < duration:
                 plan.append((offset, push_body(h, t0 + offset, rng)))
     plan.sort(key=lambda p: p[0])
     if time.time() > t0:
         t0 = time.time() + 1
+    out.put(("steady_start", {"t0": t0}))
     results = asyncio.run(_run_schedule(port, token, plan, t0, timeout_s=30))
     out.put(("steady", {"results": results, "duration": duration}))
 
@@ -362,7 +388,29 @@ def main() -> None:
         default=0,
         help="RIGHTSIZER_INGEST_NEW_HOSTS_PER_HOUR for the server (0: off, so the whole fleet registers at once)",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="offered pushes/s (default: hosts/30, a push per host every 30 s); each host then pushes every "
+        "hosts/rate seconds, six 5-s samples a push as always",
+    )
+    parser.add_argument(
+        "--fleet",
+        choices=["ingest", "dashboard"],
+        default="ingest",
+        help="dashboard: push as the hosts bench/dashboard.py seeded (implies --keep-db; point --database-url "
+        "at its database), so bench/reads_during_ingest.py can read its pages while they are written",
+    )
     args = parser.parse_args()
+    global FLEET
+    FLEET = args.fleet
+    if args.fleet == "dashboard":
+        args.keep_db = True
+    interval_s = PUSH_INTERVAL_S if args.rate is None else args.hosts / args.rate
+    if interval_s < PUSH_INTERVAL_S:
+        sys.exit(f"--rate {args.rate:g} with --hosts {args.hosts} makes a host push every {interval_s:.1f} s, "
+                 f"under the {PUSH_INTERVAL_S:g} s its six samples span: use more hosts")  # fmt: skip
 
     env = {
         **os.environ,
@@ -382,22 +430,24 @@ def main() -> None:
         recreate_database(args.database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     token = create_token(env, "bench")
-    before = count_rows(args.database_url)["hostsample"]
+    before = count_rows(args.database_url)  # an earlier run's rows, or the seeded ones of --fleet dashboard
     gunicorn = start_gunicorn(env, args.port, args.workers, args.threads)
     try:
         wait_for_port(args.port, gunicorn)
         print(
-            f"hosts={args.hosts} gpus_per_host={GPUS_PER_HOST} push_interval_s={PUSH_INTERVAL_S:g} "
+            f"hosts={args.hosts} gpus_per_host={GPUS_PER_HOST} fleet={args.fleet} "
             f"samples_per_push={SAMPLES_PER_PUSH} rows_per_push={rows_per_push()} "
-            f"target_pushes_per_s={args.hosts / PUSH_INTERVAL_S:.1f} workers={args.workers} threads={args.threads} "
+            f"target_pushes_per_s={args.hosts / interval_s:.1f} push_interval_s={interval_s:g} "
+            f"workers={args.workers} threads={args.threads} "
             f"redis={'yes' if 'REDIS_URL' in env else 'no'}",
             flush=True,
         )
         out: mp.Queue = mp.Queue()
         gen = mp.Process(
             target=loadgen,
-            args=(args.port, token, args.hosts, args.duration, args.register_concurrency, out, args.register_only),
-        )
+            args=(args.port, token, args.hosts, args.duration, args.register_concurrency, out, args.register_only,
+                  interval_s, args.fleet),
+        )  # fmt: skip
         gen.start()
         reg = out.get()[1]
         ok = sum(1 for s in reg["statuses"] if s == 202)
@@ -409,6 +459,8 @@ def main() -> None:
         if args.register_only:
             gen.join()
             return
+        t0 = out.get()[1]["t0"]
+        print(f"steady: starts at {t0:.3f} for {args.duration:g} s", flush=True)  # read by reads_during_ingest.py
         steady = out.get()[1]
         gen.join()
     finally:
@@ -420,7 +472,7 @@ def main() -> None:
     span = max(o + lat for o, _, lat in results) if results else 0.0
     pushes_s = len(latencies) / max(span, steady["duration"])
     found = count_rows(args.database_url)
-    expected = before + (ok + len(latencies)) * SAMPLES_PER_PUSH
+    stored = (ok + len(latencies)) * SAMPLES_PER_PUSH  # host (and server) samples the answered pushes carried
     print(
         f"steady: pushes={len(results)} in {span:.1f} s  pushes/s={pushes_s:.1f}  "
         f"rows/s={pushes_s * rows_per_push():.0f}  p50_ms={1000 * pct(latencies, 50):.1f}  "
@@ -429,10 +481,10 @@ def main() -> None:
     )
     sent = (ok + len(results)) * rows_per_push()
     print(
-        f"database: rows_sent={sent} rows_found={sum(found.values()) - before * rows_per_push() // SAMPLES_PER_PUSH} "
-        f"host_samples={found['hostsample']} (expected {expected})  "
-        f"gpu_samples={found['gpusample']} (expected {expected * GPUS_PER_HOST})  "
-        f"server_samples={found['serversample']} (expected {expected})"
+        f"database: rows_sent={sent} rows_found={sum(found.values()) - sum(before.values())} "
+        f"host_samples={found['hostsample']} (expected {before['hostsample'] + stored})  "
+        f"gpu_samples={found['gpusample']} (expected {before['gpusample'] + stored * GPUS_PER_HOST})  "
+        f"server_samples={found['serversample']} (expected {before['serversample'] + stored})"
     )
     sizes = bytes_per_row(args.database_url)
     per_gpu_sample = (sizes["gpusample"] * GPUS_PER_HOST + sizes["hostsample"] + sizes["serversample"]) / GPUS_PER_HOST
