@@ -12,8 +12,10 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection
+from django.db.models import Aggregate, F, FloatField, Func, TextField
 from django.db.models.expressions import RawSQL
 
 from dashboard import deployment_metrics, deployment_rollup
@@ -57,31 +59,67 @@ def _epoch_ms() -> RawSQL:
     return RawSQL("CAST(ROUND((julianday(ts) - 2440587.5) * 86400000.0) AS INTEGER)", [])
 
 
-def _rows(raw_model, rollup_model, key: str, ids: list[int], metrics: dict, r: TimeRange):
+class _Rounded(Func):
+    """A value to two decimals, by the database: rounding 50,000 floats in Python cost more than reading
+    them. PostgreSQL's ROUND(x, 2) is numeric's (slow, and read back as Decimal): float arithmetic instead."""
+
+    arity = 1
+    output_field = FloatField()
+
+    @property
+    def convert_value(self):
+        return self._convert_value_noop  # the driver reads a float already: no converter per value
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(ROUND(({sql})::float8 * 100) / 100)", params
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"ROUND({sql}, 2)", params
+
+
+class _InTimeOrder(Aggregate):
+    """PostgreSQL: the group's values in time order, as the text of a JSON array. Read with orjson, a host's
+    month of GPU rows (5,760 × 7 metrics) costs a few milliseconds, where the driver's rows cost tens and
+    left thousands of tuples for the garbage collector."""
+
+    function = "json_agg"
+    template = '(%(function)s(%(expressions)s ORDER BY "ts"))::text'
+    output_field = TextField()
+
+
+def _rows(raw_model, rollup_model, key: str, ids: list[int], metrics: dict, r: TimeRange, counters=frozenset()):
+    """The entities' times (epoch ms) and values, the values rounded by the database (the raw tier's `counters`
+    whole: their increments are rounded once taken). On PostgreSQL one row per entity: (entity, a JSON array per
+    column); elsewhere (entity, ms, value per metric), ordered by entity and time."""
     raw = r.period_s is None
-    columns = [raw_col if raw else roll_col for raw_col, roll_col in metrics.values()]
     qs = (raw_model.objects if raw else rollup_model.objects.filter(period_s=r.period_s)).filter(
         **{f"{key}__in": ids}, ts__gte=r.lo, ts__lt=r.hi
     )
-    return qs.annotate(ms=_epoch_ms()).order_by(key, "ts").values_list(key, "ms", *columns)
+    columns = {name: raw_col if raw else roll_col for name, (raw_col, roll_col) in metrics.items()}
+    values = [_epoch_ms(), *(F(col) if name in counters else _Rounded(col) for name, col in columns.items())]
+    if connection.vendor == "postgresql":
+        arrays = {f"series_{i}": _InTimeOrder(v) for i, v in enumerate(values)}
+        return qs.order_by().values(key).annotate(**arrays).values_list(key, *arrays)
+    return qs.order_by(key, "ts").values_list(key, *values)
 
 
 def _columns(rows, metrics: dict, counters: frozenset[str] = frozenset()) -> dict[int, dict[str, list]]:
-    """Per entity {"t": [ms], metric: [value]}; `counters` (raw tier only) become increments."""
-    out: dict[int, dict[str, list]] = {}
-    names = list(metrics)
-    # Rows come ordered by entity: each entity's rows turned into columns at once (zip runs in C).
-    for entity, group in groupby(rows, key=itemgetter(0)):
-        _, t, *values = zip(*group, strict=True)
-        out[entity] = {"t": list(t), **{n: _rounded(v) for n, v in zip(names, values, strict=True)}}
+    """Per entity {"t": [ms], metric: [value]} from `_rows`; `counters` (raw tier only) become increments."""
+    names = ["t", *metrics]
+    if connection.vendor == "postgresql":
+        out = {entity: dict(zip(names, map(orjson.loads, arrays), strict=True)) for entity, *arrays in rows}
+    else:
+        out = {}
+        # Rows come ordered by entity: each entity's rows turned into columns at once (zip runs in C).
+        for entity, group in groupby(rows, key=itemgetter(0)):
+            _, *series = zip(*group, strict=True)
+            out[entity] = dict(zip(names, map(list, series), strict=True))
     for cols in out.values():
         for name in counters:
             cols[name] = _increments(cols["t"], cols[name])
     return out
-
-
-def _rounded(values: tuple) -> list:
-    return [None if v is None else round(v, 2) for v in values]
 
 
 def _increments(t: list[int], totals: list) -> list:
@@ -102,7 +140,7 @@ def _empty(metrics: dict) -> dict[str, list]:
 
 def _gpu_cols(gpu_ids: list[int], r: TimeRange) -> dict[int, dict[str, list]]:
     counters = _counters(registry.GPU) if r.period_s is None else frozenset()
-    return _columns(_rows(GpuSample, GpuRollup, "gpu_id", gpu_ids, GPU_METRICS, r), GPU_METRICS, counters)
+    return _columns(_rows(GpuSample, GpuRollup, "gpu_id", gpu_ids, GPU_METRICS, r, counters), GPU_METRICS, counters)
 
 
 def _server_cols(server_ids: list[int], r: TimeRange) -> dict[int, dict[str, list]]:
@@ -172,13 +210,13 @@ def _gpu_needs(servers: list[InferenceServer], server_cols: dict[int, dict[str, 
         n, size = len(gpus), gpus[0].memory_total_bytes
         try:
             base = memory.memory_need(match.shape, s.dtype, s.quantization or None, n, size)
-            points = [
-                None if kv is None else round(memory.memory_need(match.shape, s.dtype, s.quantization or None, n,
-                                                                 size, kv_cache_pct=kv).total / n)
-                for kv in cols["kv_cache_pct"]
-            ]  # fmt: skip
+            full = memory.memory_need(match.shape, s.dtype, s.quantization or None, n, size, kv_cache_pct=100.0)
         except (memory.UnknownDtype, ValueError):
             continue
+        # the need is linear in the KV cache in use: the whole pool (`full`) scaled, point by point
+        weights, pool, overhead = full.weights, full.kv_in_use, full.overhead
+        points = [None if kv is None else round((weights + pool * units.pct_to_fraction(kv) + overhead) / n)
+                  for kv in cols["kv_cache_pct"]]  # fmt: skip
         has_kv = any(p is not None for p in points)
         need = {"t": cols["t"], "v": points} if has_kv else {"t": [], "v": [], "flat": round(base.total / n)}
         what = "weights + KV cache in use + overhead" if has_kv else "weights + overhead only (no KV metric here)"

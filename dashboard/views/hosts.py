@@ -74,7 +74,7 @@ def _recs(h: Host) -> list[Recommendation]:
 
 @json_viewer_required
 def host_series(request: HttpRequest, pk: int) -> JsonResponse:
-    h = Host.objects.filter(pk=pk).only("pk", "mem_total_bytes").first()
+    h = Host.objects.filter(pk=pk).only("pk", "mem_total_bytes", "cpu_count").first()
     if h is None:
         return JsonResponse({"detail": f"No host with id {pk}."}, status=404)
     return _series(request, lambda r: series.host_series(h, r))
