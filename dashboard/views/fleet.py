@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.db.models import Count, F, FloatField, Sum
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 
-from dashboard import fleet, plan, series, simulated, timerange
+from dashboard import deployments as deployment_list
+from dashboard import fleet, plan, series, timerange
 from dashboard.access import is_admin, json_viewer_required, viewer_required
 from dashboard.views import alerts
 from recommender import realized
-from recommender.savings import HOURS_PER_MONTH
-from telemetry.models import AgentToken, HostRollup, InferenceServer, ServerRollup
-from telemetry.models.rollups import PERIOD_1H, PERIOD_5M
+from telemetry.models import AgentToken, InferenceServer
+from telemetry.models.rollups import PERIOD_5M
 
 PAGE_SIZE = 100
-COST_WINDOW_DAYS = 7
 
 
 @viewer_required
@@ -69,31 +65,8 @@ def _without(query, *names: str) -> str:
 def deployments(request: HttpRequest) -> HttpResponse:
     """One row per deployment: its open recs (its own + its hosts'), its plan's saving, the money advice outside
     the plan, and the two capped at what it costs: the column adds up to the fleet page's potential saving."""
-    groups: dict[str, dict] = {}
-    for r in fleet.load_rows():
-        d = r.deployment_saving
-        g = groups.setdefault(r.deployment, {"name": r.deployment, "hosts": 0, "online": 0, "gpus": 0,
-                                             "usd_month": 0.0, "open_recs": r.deployment_recs,
-                                             "plan_usd_month": d.plan_usd_month if d else 0.0,
-                                             "other_usd_month": d.other_usd_month if d else 0.0,
-                                             "capped": bool(d and (d.capped or r.saving_scale < 1)),
-                                             "saving_usd_month": 0.0, "pending": 0, "simulated": True})  # fmt: skip
-        g["hosts"] += 1
-        g["pending"] += r.summary is None  # registered since the last summary: costed within a minute
-        g["simulated"] = g["simulated"] and simulated.is_host(r.host)  # tagged when all its hosts are
-        g["online"] += r.status == "online"
-        g["gpus"] += r.summary.gpu_count if r.summary else 0
-        g["usd_month"] += (r.summary.usd_month or 0.0) if r.summary else 0.0
-        g["open_recs"] += r.open_recs  # the hosts' own, on top of the deployment's
-        g["saving_usd_month"] += r.saving_share_usd_month  # the hosts' shares: the deployment's capped saving
-    ordered = sorted(groups.values(), key=lambda g: (-g["usd_month"], g["name"]))
-    for g in ordered:
-        g["saving_usd_month"] = round(g["saving_usd_month"], 2)
-    total = {k: round(sum(g[k] for g in ordered), 2) for k in ("usd_month", "plan_usd_month", "other_usd_month",
-                                                                 "saving_usd_month")}  # fmt: skip
-    total["capped"] = any(g["capped"] for g in ordered)
-    total["hosts"], total["pending"] = sum(g["hosts"] for g in ordered), sum(g["pending"] for g in ordered)
-    return render(request, "dashboard/deployments.html", {"groups": ordered, "total": total})
+    groups, total = deployment_list.listed()
+    return render(request, "dashboard/deployments.html", {"groups": groups, "total": total})
 
 
 def _members(name: str) -> list[fleet.HostRow]:
@@ -113,7 +86,7 @@ def deployment(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "name": name, "rows": rows, "plan": the_plan, "recs": recs,
         "no_plan": None if the_plan.steps else _no_plan_reason(recs),
-        "cost": _cost_per_million_tokens(rows, ids),
+        "cost": deployment_list.cost_per_million_tokens(name, rows),
         "replicas": _replicas(rows, servers), "hosts": len(rows), "online": sum(r.status == "online" for r in rows),
         "gpus": sum(r.summary.gpu_count for r in rows if r.summary),
         "usd_month": sum((r.summary.usd_month or 0.0) for r in rows if r.summary),
@@ -142,27 +115,6 @@ def _no_plan_reason(recs: list) -> str | None:
     if "batching" in kinds:
         return "batching"
     return "other" if kinds else None
-
-
-def _cost_per_million_tokens(rows: list[fleet.HostRow], ids: list[int]) -> dict | None:
-    """Over the last COST_WINDOW_DAYS: what the hosts cost while they reported ÷ the tokens they generated."""
-    since = timezone.now() - timedelta(days=COST_WINDOW_DAYS)
-    tokens = ServerRollup.objects.filter(period_s=PERIOD_1H, ts__gte=since, server__host_id__in=ids).aggregate(
-        t=Sum(F("gen_tps_mean") * F("covered_s"), output_field=FloatField())
-    )["t"]
-    if not tokens:
-        return None
-    hours = dict(
-        HostRollup.objects.filter(period_s=PERIOD_1H, ts__gte=since, host_id__in=ids)
-        .values("host_id").annotate(s=Sum("covered_s")).values_list("host_id", "s")
-    )  # fmt: skip
-    usd = sum((r.summary.usd_month or 0.0) / HOURS_PER_MONTH * (hours.get(r.host.pk) or 0.0) / 3600
-              for r in rows if r.summary)  # fmt: skip
-    if not usd:
-        return None
-    host_hours = sum(hours.values()) / 3600
-    return {"usd_per_million": usd / (tokens / 1e6), "usd": usd, "tokens": tokens, "host_hours": host_hours,
-            "days": COST_WINDOW_DAYS}  # fmt: skip
 
 
 @json_viewer_required

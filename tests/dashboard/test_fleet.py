@@ -247,3 +247,68 @@ def test_the_fleet_idle_tile_agrees_in_number(as_viewer):
     assert "idle GPU (last 24 h)" in as_viewer.get("/").content.decode()
     HostSummary.objects.filter(host=h).update(idle_gpus=2)
     assert "idle GPUs (last 24 h)" in as_viewer.get("/").content.decode()
+
+
+def test_the_deployments_list_and_a_deployment_page_cost_the_same_queries_for_few_or_many_hosts(as_viewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(first: int, last: int) -> None:
+        for i in range(first, last):
+            h = recs.host(f"wide-{i}", "wide", gpus=1, usd_month=100.0)
+            recs.rec("host_rightsize", "wide", target_host=h, saving_usd_month=5.0)
+            recs.host(f"own-{i}", f"own-{i}", gpus=1, usd_month=50.0)  # a deployment of one
+
+    def reads(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert as_viewer.get(url).status_code == 200
+        control = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT", "SET LOCAL")
+        return len([q for q in ctx.captured_queries if not q["sql"].startswith(control)])
+
+    add(0, 3)
+    few = reads("/deployments/"), reads("/deployments/wide/")
+    add(3, 30)
+    assert (reads("/deployments/"), reads("/deployments/wide/")) == few
+    groups = {g["name"]: g for g in as_viewer.get("/deployments/").context["groups"]}
+    assert len(groups) == 31 and groups["wide"]["hosts"] == 30 and groups["wide"]["open_recs"] == 30
+    assert groups["wide"]["usd_month"] == 3000.0 and groups["wide"]["saving_usd_month"] == 150.0
+
+
+def test_the_deployments_list_tags_a_deployment_only_when_all_its_hosts_are_simulated(as_viewer):
+    from telemetry.models import Host
+
+    a = recs.host("sim-0", "sim", gpus=1, usd_month=10.0)
+    b = recs.host("mixed-0", "mixed", gpus=1, usd_month=10.0)
+    recs.host("mixed-1", "mixed", gpus=1, usd_month=10.0)
+    Host.objects.filter(pk__in=[a.pk, b.pk]).update(labels={"simulated": "true"})
+    groups = {g["name"]: g for g in as_viewer.get("/deployments/").context["groups"]}
+    assert groups["sim"]["simulated"] and not groups["mixed"]["simulated"]
+
+
+def test_a_deployments_cost_per_million_tokens_reads_its_own_hourly_rollup(as_viewer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboard.models import DeploymentRollup
+    from recommender.savings import HOURS_PER_MONTH
+    from telemetry.models.rollups import PERIOD_1H
+
+    recs.host("chat-0", "chat", gpus=1, usd_month=730.0)
+    recs.host("chat-1", "chat", gpus=1, usd_month=1460.0)
+    recs.host("chat-new", "chat", gpus=1)  # no summary yet: no price
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for back, tps in ((1, 1000.0), (2, 500.0), (3, None), (8 * 24, 9999.0)):  # the last: before the week
+        DeploymentRollup.objects.create(deployment="chat", period_s=PERIOD_1H, ts=hour - timedelta(hours=back),
+                                        gen_tps_sum=tps)  # fmt: skip
+    DeploymentRollup.objects.create(deployment="other", period_s=PERIOD_1H, ts=hour - timedelta(hours=1),
+                                    gen_tps_sum=7.0)  # fmt: skip
+    resp = as_viewer.get("/deployments/chat/")
+    cost = resp.context["cost"]
+    usd_hour = (730.0 + 1460.0) / HOURS_PER_MONTH
+    assert cost["hours"] == 3 and cost["tokens"] == 1500.0 * 3600 and cost["usd_hour"] == pytest.approx(usd_hour)
+    assert cost["usd"] == pytest.approx(3 * usd_hour)
+    assert cost["usd_per_million"] == pytest.approx(3 * usd_hour / 5.4)
+    assert "3 hours with data × $3.00/hour (its hosts today)" in resp.content.decode()
+    DeploymentRollup.objects.filter(deployment="chat").update(gen_tps_sum=None)
+    assert as_viewer.get("/deployments/chat/").context["cost"] is None  # no tokens: a dash, not infinity
