@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.db.models import Aggregate, F, FloatField, Func, TextField
+from django.db.models import F, FloatField, Func
 from django.db.models.expressions import RawSQL
 
 from dashboard import deployment_metrics, deployment_rollup
@@ -79,37 +79,42 @@ class _Rounded(Func):
         return f"ROUND({sql}, 2)", params
 
 
-class _InTimeOrder(Aggregate):
-    """PostgreSQL: the group's values in time order, as the text of a JSON array. Read with orjson, a host's
-    month of GPU rows (5,760 × 7 metrics) costs a few milliseconds, where the driver's rows cost tens and
-    left thousands of tuples for the garbage collector."""
-
-    function = "json_agg"
-    template = '(%(function)s(%(expressions)s ORDER BY "ts"))::text'
-    output_field = TextField()
-
-
 def _rows(raw_model, rollup_model, key: str, ids: list[int], metrics: dict, r: TimeRange, counters=frozenset()):
     """The entities' times (epoch ms) and values, the values rounded by the database (the raw tier's `counters`
     whole: their increments are rounded once taken). On PostgreSQL one row per entity: (entity, a JSON array per
     column); elsewhere (entity, ms, value per metric), ordered by entity and time."""
+    if not ids:  # a host without GPU or server: nothing to ask (an empty IN is no SQL to wrap)
+        return []
     raw = r.period_s is None
     qs = (raw_model.objects if raw else rollup_model.objects.filter(period_s=r.period_s)).filter(
         **{f"{key}__in": ids}, ts__gte=r.lo, ts__lt=r.hi
     )
     columns = {name: raw_col if raw else roll_col for name, (raw_col, roll_col) in metrics.items()}
     values = [_epoch_ms(), *(F(col) if name in counters else _Rounded(col) for name, col in columns.items())]
-    if connection.vendor == "postgresql":
-        arrays = {f"series_{i}": _InTimeOrder(v) for i, v in enumerate(values)}
-        return qs.order_by().values(key).annotate(**arrays).values_list(key, *arrays)
-    return qs.order_by(key, "ts").values_list(key, *values)
+    rows = qs.order_by(key, "ts").values_list(key, *values)
+    return _json_arrays(rows, len(values)) if connection.vendor == "postgresql" else rows
+
+
+def _json_arrays(rows, n: int) -> list[tuple]:
+    """(entity, the text of a JSON array per column) from `rows` (entity first, in time order): PostgreSQL
+    writes the arrays and orjson reads them, a host's month of GPU rows (5,760 × 7 metrics) in a few
+    milliseconds where the driver's rows cost tens and left thousands of tuples for the garbage collector.
+    The rows come sorted once to the aggregates (an ORDER BY in each of them sorts each column again);
+    `_columns` checks the order all the same."""
+    sql, params = rows.query.sql_with_params()
+    arrays = ", ".join(f"json_agg(c{i})::text" for i in range(1, n + 1))
+    names = ", ".join(f"c{i}" for i in range(n + 1))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT c0, {arrays} FROM ({sql}) AS s ({names}) GROUP BY c0", params)
+        return cursor.fetchall()
 
 
 def _columns(rows, metrics: dict, counters: frozenset[str] = frozenset()) -> dict[int, dict[str, list]]:
     """Per entity {"t": [ms], metric: [value]} from `_rows`; `counters` (raw tier only) become increments."""
     names = ["t", *metrics]
     if connection.vendor == "postgresql":
-        out = {entity: dict(zip(names, map(orjson.loads, arrays), strict=True)) for entity, *arrays in rows}
+        out = {entity: _in_time_order(dict(zip(names, map(orjson.loads, arrays), strict=True)))
+               for entity, *arrays in rows}  # fmt: skip
     else:
         out = {}
         # Rows come ordered by entity: each entity's rows turned into columns at once (zip runs in C).
@@ -120,6 +125,15 @@ def _columns(rows, metrics: dict, counters: frozenset[str] = frozenset()) -> dic
         for name in counters:
             cols[name] = _increments(cols["t"], cols[name])
     return out
+
+
+def _in_time_order(cols: dict[str, list]) -> dict[str, list]:
+    """The columns as they are where their times ascend (as the sorted rows feed the aggregates), else sorted."""
+    t = cols["t"]
+    if t == sorted(t):
+        return cols
+    order = sorted(range(len(t)), key=t.__getitem__)
+    return {name: [values[i] for i in order] for name, values in cols.items()}
 
 
 def _increments(t: list[int], totals: list) -> list:
