@@ -61,10 +61,18 @@ def catalog(transactional_db) -> None:
     """The GPU and model catalog for a transactional test: the flush after an earlier one empties
     the tables the data migration filled, so load them again (the migration's own loader)."""
     from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
 
-    from recommender.models import GpuType
+    from recommender.models import GpuType, ModelSpec
 
     if not GpuType.objects.exists():
+        # The flush leaves the sequences where they were: starting them again gives every reload the
+        # same ids, so a fleet kept from an earlier test's build (tests/dashboard/conftest.py) fits.
+        sequences = [{"table": m._meta.db_table, "column": "id"} for m in (GpuType, ModelSpec)]
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_by_name_sql(no_style(), sequences):
+                cursor.execute(sql)
         importlib.import_module("recommender.migrations.0002_catalog").load(apps, None)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_service
-from tests.dashboard.conftest import build_fleet
+from tests.dashboard.conftest import load_fleet
 
 CHROMIUM = os.environ.get("RIGHTSIZER_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -51,8 +51,8 @@ def page(chromium, live_server):
 
 
 @pytest.fixture
-def browser_fleet(client, agent_token, catalog):
-    build_fleet(client, agent_token[1])
+def browser_fleet(client, catalog):
+    load_fleet(client)
 
 
 def login(page, username: str, password: str, next_path: str = "/") -> None:
