@@ -259,6 +259,7 @@ def queries_per_page(client) -> dict[str, int]:
         "/",
         "/recommendations/",
         "/deployments/",
+        "/deployments/dep-7/",
         f"/hosts/{host.pk}/",
         f"/hosts/{host.pk}/series.json?range=30d",
     ):
@@ -290,6 +291,7 @@ def report(args, client, few: dict[str, int] | None, small: int) -> None:
     print(f"\nmilliseconds over {args.repeat} requests (median / worst), response size:")
     rows = [("fleet page (/), target < 500 ms", "/"), ("fleet page sorted by cost", "/?sort=-cost"),
             ("fleet page filtered (deployment)", "/?deployment=dep-7"), ("recommendations", "/recommendations/"),
+            ("deployments list", "/deployments/"),
             ("deployment page", "/deployments/dep-7/"), ("host page (HTML)", f"/hosts/{host.pk}/")]  # fmt: skip
     for r in ("1h", "24h", "7d", "30d"):
         target = ", target < 150 ms" if r == "30d" else ""
