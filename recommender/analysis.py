@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Max, Q, Sum, When
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -109,6 +109,7 @@ class Analysis:
     def _load_atomic(self, ids: list[int]) -> list[HostStats]:
         # A savepoint, so a failed query leaves the caller's transaction usable.
         with transaction.atomic():
+            _without_jit()
             return self._load(ids)
 
     def _load_alone(self, host_id: int) -> list[HostStats]:
@@ -264,6 +265,7 @@ class Analysis:
         loads: dict[str, dict[int, float]] = {}
         try:
             with transaction.atomic():
+                _without_jit()
                 rows = list(
                     GpuRollup.objects.filter(self._window(gpu__active=True))
                     .values("gpu__host__deployment", "ts")
@@ -289,6 +291,14 @@ class Analysis:
             dep = self._deployment(hosts[host_id])
             key = int(ts.timestamp())
             dep.load_by_hour[key] = dep.load_by_hour.get(key, 0.0) + (load or 0.0)
+
+
+def _without_jit() -> None:
+    """For the rest of the transaction, no JIT compilation on PostgreSQL: a chunk's per-GPU sums (200 hosts,
+    10,000 in the fleet) ran 2.0–2.4 s and JIT-compiled for 5.6–6.5 s of worker time on top."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
 
 
 def _isolated(what: str, work: Callable[[], list]) -> list:
