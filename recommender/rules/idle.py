@@ -73,7 +73,7 @@ def _whole(s: State, start: Config, idle: list) -> Step:
                 held.append(f"{sv.key} ({sv.model or sv.kind}) on {host.hostname}")
     worst = max(v for _, _, v in idle)
     days = s.dep.window_s / 86400
-    which = "Its GPU" if len(idle) == 1 else f"All {len(idle)} GPUs"
+    which = "Its GPU" if len(idle) == 1 else "Both GPUs" if len(idle) == 2 else f"All {len(idle)} GPUs"
     reason = (
         f"{which} stayed under {s.th.idle_util_p99_pct:g}% utilization at p99 "
         f"({_measured([(g, v) for _, g, v in idle])}) over {plural(round(days), 'day')}, and no request was served."

@@ -59,7 +59,7 @@ def test_idle_advice_names_the_p99_and_the_max_and_agrees_in_number_with_the_hos
     both = server(gpu_ids=(1, 2), batch=0.0, requests=0.0)
     two = host(gpus=[gpu(1, util=[0.5]), gpu(2, util=[1.0], index=1)], servers=[both])
     (f,) = plan(two, 0.5)
-    assert "All 2 GPUs stayed under 5% utilization at p99 (highest p99 1.0%, highest max 1.0%)" in f.reason
+    assert "Both GPUs stayed under 5% utilization at p99 (highest p99 1.0%, highest max 1.0%)" in f.reason
     assert f.action.startswith("Stop the idle server and release the GPUs,")
 
 
