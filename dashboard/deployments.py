@@ -17,6 +17,7 @@ from django.utils import timezone
 from dashboard import deployment_rollup, fleet, simulated
 from recommender.models import Recommendation
 from recommender.savings import HOURS_PER_MONTH
+from rightsizer.jit import without_jit
 from telemetry.models.rollups import PERIOD_1H
 
 COST_WINDOW_DAYS = 7
@@ -26,7 +27,7 @@ def listed() -> tuple[list[dict], dict]:
     """One row per deployment with hosts: its hosts, GPUs and cost, its open recs (its own + its hosts'), its
     plan's saving, the money advice outside the plan, and the two capped at what it costs (× the fleet's
     scale, as each host's share adds up on the fleet page); and the total row."""
-    with fleet._without_jit():  # grouping 10,000 hosts passes jit_above_cost: compiling would cost more
+    with without_jit():  # grouping 10,000 hosts passes jit_above_cost: compiling would cost more
         figures = fleet.deployment_figures(fleet.online_since())
         saving = fleet.fleet_saving(figures)
         own = dict(fleet._deployment_recs(None).values_list("deployment", "n"))

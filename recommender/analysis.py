@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, F, FloatField, Max, Q, Sum, When
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -27,6 +27,7 @@ from recommender.findings import Context, DeploymentStats, Finding, GpuStats, Gp
 from recommender.in_force import InForce
 from recommender.models import GpuType, HostPrice, ModelSpec
 from recommender.thresholds import Thresholds
+from rightsizer.jit import jit_off
 from telemetry.models import Gpu, GpuRollup, Host, HostRollup, InferenceServer, ServerRollup
 from telemetry.models.rollups import PERIOD_1H, histogram_fields
 from telemetry.rollups import floor_to
@@ -109,7 +110,7 @@ class Analysis:
     def _load_atomic(self, ids: list[int]) -> list[HostStats]:
         # A savepoint, so a failed query leaves the caller's transaction usable.
         with transaction.atomic():
-            _without_jit()
+            jit_off()
             return self._load(ids)
 
     def _load_alone(self, host_id: int) -> list[HostStats]:
@@ -258,14 +259,13 @@ class Analysis:
 
         One grouped query for the fleet: asked per chunk of hosts, PostgreSQL scanned the whole hourly
         table each time (the chunk's GPUs are too many for the primary key to pay), so the analysis grew
-        with hosts². None when it fails (a sum that overflows): each chunk then sums its own hosts, and a
-        host that cannot be loaded is skipped as before. The load counts every GPU of the deployment, also
-        one whose host's other rows fail to load.
+        with hosts². None when it fails (a sum that overflows): each chunk then sums its own hosts. Either
+        way a host that cannot be loaded adds no load to its deployment (run() sums that deployment again).
         """
         loads: dict[str, dict[int, float]] = {}
         try:
             with transaction.atomic():
-                _without_jit()
+                jit_off()
                 rows = list(
                     GpuRollup.objects.filter(self._window(gpu__active=True))
                     .values("gpu__host__deployment", "ts")
@@ -291,14 +291,6 @@ class Analysis:
             dep = self._deployment(hosts[host_id])
             key = int(ts.timestamp())
             dep.load_by_hour[key] = dep.load_by_hour.get(key, 0.0) + (load or 0.0)
-
-
-def _without_jit() -> None:
-    """For the rest of the transaction, no JIT compilation on PostgreSQL: a chunk's per-GPU sums (200 hosts,
-    10,000 in the fleet) ran 2.0–2.4 s and JIT-compiled for 5.6–6.5 s of worker time on top."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
 
 
 def _isolated(what: str, work: Callable[[], list]) -> list:
